@@ -1,0 +1,20 @@
+"""lfjax: ligand-field parameters of lanthanide complexes from magnetic susceptibility, in JAX.
+
+Public API (energies in K, chi in emu/mol, chi T in emu K/mol, fields in Oe):
+  ion(name_or_j, g=None) -> Ion
+  chi_axes(ion, params, temps_k) -> (..., n_T, 3)
+  chi_t_powder(ion, params, temps_k, field_oe=0.0) -> (..., n_T)
+  chi_t_powder_de(ion, d, e, temps_k) -> (..., n_T)   fast second-order path
+  equivalents(d, e) -> (..., 6, 2);  canonical(d, e) -> (..., 2)
+"""
+
+from lfjax.physics import Ion as Ion
+from lfjax.physics import apply_errors as apply_errors
+from lfjax.physics import canonical as canonical
+from lfjax.physics import chi_axes as chi_axes
+from lfjax.physics import chi_t_powder as chi_t_powder
+from lfjax.physics import chi_t_powder_de as chi_t_powder_de
+from lfjax.physics import equivalents as equivalents
+from lfjax.physics import ion as ion
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Command-line interface: parses arguments, builds a config, calls one library function."""

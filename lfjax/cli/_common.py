@@ -1,0 +1,38 @@
+"""Shared CLI plumbing: user errors become one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import typer
+
+
+class UserError(ValueError):
+    """A mistake in the user's input: shown as one line, exit code 2."""
+
+
+#: Exceptions that describe bad user input (raised at the boundary, never bugs).
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError)
+
+
+def guarded(fn):
+    """Wraps a command so user errors print `error: ...` in one line and exit with code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except USER_ERRORS as exc:
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            print(f"error: {message}", file=sys.stderr)
+            raise typer.Exit(code=2) from None
+
+    return wrapper
+
+
+def enable_x64() -> None:
+    """Switches JAX to float64 (at entry points only, never on import)."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)

@@ -1,0 +1,16 @@
+"""The `lfjax` command."""
+
+from __future__ import annotations
+
+import typer
+
+from lfjax.cli.simulate import simulate
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Ligand-field parameters of lanthanide complexes from magnetic susceptibility.")
+app.command()(simulate)
+
+
+@app.callback()
+def _main() -> None:
+    """Ligand-field parameters of lanthanide complexes from magnetic susceptibility."""

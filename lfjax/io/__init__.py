@@ -1,0 +1,1 @@
+"""Input and output: measurement readers, atomic file writing."""

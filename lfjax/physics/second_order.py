@@ -1,0 +1,114 @@
+"""Fast powder chi T for the second-order model H = D[Jz^2 - J(J+1)/3] + E(Jx^2 - Jy^2).
+
+H couples |m> only to |m +- 2>, so it splits into two tridiagonal blocks: P = {J, J-2, ...}
+and Q = the rest. For half-integer J (Kramers ions) Q, ordered as -P, has exactly the same
+matrix as P, so one eigh of size (2J+1)/2 gives the whole spectrum and Kramers partners are
+exactly degenerate by construction. Jz acts within a block; Jx, Jy couple P to Q.
+
+With levels E_a and powder weights M_ab = sum_alpha |<a|J_alpha|b>|^2 (T-independent), the
+Van Vleck powder sum per level reads
+  chi T = N_A mu_B^2 g^2 / (3 k_B) * sum_a w_a (C_a + T V_a) / sum_a w_a,   w_a = exp(-E_a / T),
+  C_a = sum_{b: E_b = E_a} M_ab,   V_a = sum_{b: E_b != E_a} 2 M_ab / (E_b - E_a),
+so each temperature costs N exponentials. Levels closer than `tol_k` count as degenerate
+(error O((dE / T)^2)). This path is for throughput (training, benchmarks); for gradients use
+`susceptibility.chi_t_powder`, whose derivatives are exact at degeneracies.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax.numpy as jnp
+import numpy as np
+
+from lfjax.constants import NA_MUB2_OVER_KB_EMU_K_PER_MOL
+from lfjax.physics.ions import Ion
+
+
+@functools.lru_cache(maxsize=None)
+def _structure(j: float) -> dict[str, np.ndarray]:
+    """Block bases and the T-, D-, E-independent matrices of the two-block form (numpy)."""
+    dim = int(round(2 * j)) + 1
+    x = j * (j + 1)
+    m = j - np.arange(dim)
+    m_p = m[0::2]
+    m_q = -m_p if dim % 2 == 0 else m[1::2]
+
+    def jp_elem(m_from):  # <m_from + 1| J+ |m_from>
+        return np.sqrt(np.maximum(j * (j + 1) - m_from * (m_from + 1), 0.0))
+
+    def block(mm):
+        diag = mm**2 - x / 3
+        # <m| (J+^2 + J-^2)/2 |m - 2> for consecutive entries m, m - 2 (any sign of ordering)
+        hi = np.maximum(mm[:-1], mm[1:])
+        off = 0.5 * jp_elem(hi - 2) * jp_elem(hi - 1)
+        return diag, off
+
+    diag_p, off_p = block(m_p)
+    diag_q, off_q = block(m_q)
+    jp_qp = np.where(m_q[:, None] == m_p[None, :] + 1, jp_elem(m_p)[None, :], 0.0)
+    jm_qp = np.where(m_q[:, None] == m_p[None, :] - 1, jp_elem(m_p - 1)[None, :], 0.0)
+    return dict(
+        m_p=m_p, m_q=m_q, diag_p=diag_p, off_p=off_p, diag_q=diag_q, off_q=off_q,
+        jx_qp=(jp_qp + jm_qp) / 2, ijy_qp=(jp_qp - jm_qp) / 2, kramers=np.array(dim % 2 == 0),
+    )
+
+
+def _tridiag(diag, off, d, e):
+    """D * diag + E * off on the first off-diagonals: (..., n, n)."""
+    return d[..., None, None] * np.diag(diag) + e[..., None, None] * (np.diag(off, 1) + np.diag(off, -1))
+
+
+def level_weights(ion: Ion, d, e, dtype=jnp.float32):
+    """Levels (..., N) in K (ground = 0) and powder weights M_ab (..., N, N) for (D, E) in K."""
+    s = _structure(ion.j)
+    d = jnp.asarray(d, dtype=dtype)
+    e = jnp.asarray(e, dtype=dtype)
+    d, e = jnp.broadcast_arrays(d, e)
+    h_p = _tridiag(s["diag_p"], s["off_p"], d, e).astype(dtype)
+    e_p, u_p = jnp.linalg.eigh(h_p)
+    if bool(s["kramers"]):
+        e_q, u_q = e_p, u_p
+    else:
+        e_q, u_q = jnp.linalg.eigh(_tridiag(s["diag_q"], s["off_q"], d, e).astype(dtype))
+    rot = lambda a, mat, b: jnp.einsum("...ki,kl,...lj->...ij", a, jnp.asarray(mat, dtype), b)
+    z_p = rot(u_p, np.diag(s["m_p"]), u_p) ** 2
+    z_q = rot(u_q, np.diag(s["m_q"]), u_q) ** 2
+    perp = rot(u_q, s["jx_qp"], u_p) ** 2 + rot(u_q, s["ijy_qp"], u_p) ** 2  # (n_q, n_p)
+    weights = jnp.concatenate(
+        [
+            jnp.concatenate([z_p, jnp.swapaxes(perp, -1, -2)], axis=-1),
+            jnp.concatenate([perp, z_q], axis=-1),
+        ],
+        axis=-2,
+    )
+    levels = jnp.concatenate([e_p, e_q], axis=-1)
+    return levels - jnp.min(levels, axis=-1, keepdims=True), weights
+
+
+def chi_t_powder_de(ion: Ion, d, e, temps_k, dtype=jnp.float32, tol_k: float | None = None):
+    """Zero-field powder chi T (emu K/mol) for D, E in K; shape broadcast(d, e) + (n_T,).
+
+    Args:
+      ion: the ion.
+      d, e: arrays of one (broadcastable) shape, kelvin.
+      temps_k: (n_T,) temperatures in K.
+      dtype: jnp.float32 (default, for throughput) or jnp.float64.
+      tol_k: level spacing (K) below which two levels count as degenerate
+        (default 3e-3 in float32, 1e-4 in float64). In float32 this path is accurate
+        to ~1e-5 for Kramers ions; non-Kramers ions have near-degenerate quasi-doublets whose
+        float32 level errors cost up to ~1e-3 — use float64 for them.
+    """
+    if tol_k is None:
+        tol_k = 1e-4 if jnp.dtype(dtype) == jnp.float64 else 3e-3
+    levels, weights = level_weights(ion, d, e, dtype)
+    gap = levels[..., None, :] - levels[..., :, None]  # E_b - E_a
+    degenerate = jnp.abs(gap) < tol_k
+    curie = jnp.sum(jnp.where(degenerate, weights, 0.0), axis=-1)
+    safe_gap = jnp.where(degenerate, 1.0, gap)
+    vanvleck = jnp.sum(jnp.where(degenerate, 0.0, 2 * weights / safe_gap), axis=-1)
+    temps = jnp.asarray(temps_k, dtype=dtype)
+    boltz = jnp.exp(-levels[..., None, :] / temps[:, None])  # (..., n_T, N)
+    num = jnp.einsum("...tn,...n->...t", boltz, curie) + temps * jnp.einsum("...tn,...n->...t", boltz, vanvleck)
+    const = NA_MUB2_OVER_KB_EMU_K_PER_MOL * ion.g**2 / 3
+    return const * num / jnp.sum(boltz, axis=-1)

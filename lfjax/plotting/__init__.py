@@ -1,0 +1,1 @@
+"""Figures: functions take numpy arrays and return matplotlib figures (Agg backend)."""
