@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import typer
 
+from lfjax.cli.bench import bench
 from lfjax.cli.simulate import simulate
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Ligand-field parameters of lanthanide complexes from magnetic susceptibility.")
 app.command()(simulate)
+app.command()(bench)
 
 
 @app.callback()

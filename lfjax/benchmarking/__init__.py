@@ -1,0 +1,6 @@
+"""Throughput benchmarks of the susceptibility paths (library code; entry points live elsewhere)."""
+
+from lfjax.benchmarking.eigh import PATHS as PATHS
+from lfjax.benchmarking.eigh import BenchConfig as BenchConfig
+from lfjax.benchmarking.eigh import format_table as format_table
+from lfjax.benchmarking.eigh import run_benchmark as run_benchmark
