@@ -171,7 +171,11 @@ def _pad(x: np.ndarray, size: int) -> np.ndarray:
 
 
 def _run_jax_path(path, fn, params, sizes, chunk_cap, dtype):
-    """Compile once per chunk shape, then time each N in steady state. Returns (runs, compiles, traces)."""
+    """Compile once per chunk shape, then time each N in steady state.
+
+    Returns (runs, compiles, number of traces, evaluate) where evaluate(d, e, stevens) runs the
+    compiled executable that was timed (smallest chunk shape, padded) on any number of sets.
+    """
     traces = []
 
     def traced(d, e, st):
@@ -206,7 +210,14 @@ def _run_jax_path(path, fn, params, sizes, chunk_cap, dtype):
                 out[start:stop] = np.asarray(result)[: stop - start]
             best, spent = min(best, time.perf_counter() - t0), spent + time.perf_counter() - t0
         runs.append({"n": n, "chunk": chunk, "n_chunks": len(_chunks(n, chunk)), "seconds": best})
-    return runs, compiles, len(traces)
+    chunk = min(compiled)
+
+    def evaluate(*arrays):
+        pieces = [np.asarray(compiled[chunk](*(_pad(a[start:stop].astype(dtype), chunk) for a in arrays)))[: stop - start]
+                  for start, stop in _chunks(arrays[0].shape[0], chunk)]
+        return np.concatenate(pieces)
+
+    return runs, compiles, len(traces), evaluate
 
 
 def _run_numpy_path(path, fn, params, sizes, chunk_cap):
@@ -226,10 +237,15 @@ def _run_numpy_path(path, fn, params, sizes, chunk_cap):
 
 
 def _agreement(paths, functions, params, check_n: int, er, temps_k) -> dict[str, dict]:
-    """Max relative difference of each path to the float64 general path on the first `check_n` sets."""
+    """Max relative difference of each path to the float64 general path on the first `check_n` sets.
+
+    `functions[path]` is what was timed (for JAX paths, the compiled chunk executable).
+    """
     sub = {k: params[k][:check_n] for k in ("d", "e", "stevens")}
-    ref_de = np.asarray(chi_t_powder(er, {"D": sub["d"], "E": sub["e"]}, temps_k, dtype=jnp.float64))
-    ref_st = np.asarray(chi_t_powder(er, dict(zip(STEVENS_NAMES, sub["stevens"].T)), temps_k, dtype=jnp.float64))
+    reference = jax.jit(lambda d, e, st: (
+        chi_t_powder(er, {"D": d, "E": e}, temps_k, dtype=jnp.float64),
+        chi_t_powder(er, dict(zip(STEVENS_NAMES, jnp.moveaxis(st, -1, 0))), temps_k, dtype=jnp.float64)))
+    ref_de, ref_st = (np.asarray(r) for r in reference(sub["d"], sub["e"], sub["stevens"]))
     report = {}
     for path in paths:
         dtype = _dtype(path)
@@ -316,7 +332,8 @@ def run_benchmark(config: BenchConfig, log: Callable[[str], None] = lambda s: No
                 runs = _run_numpy_path(path, functions[path], params, sizes, config.chunk)
             else:
                 cap = config.general_chunk if path.startswith("general") else config.chunk
-                runs, compiles, n_traces = _run_jax_path(path, functions[path], params, sizes, cap, _dtype(path))
+                runs, compiles, n_traces, functions[path] = _run_jax_path(path, functions[path], params, sizes, cap,
+                                                                          _dtype(path))
                 entry.update(compiles=compiles, n_traces=n_traces, compiled_once_per_chunk_shape=n_traces == len(compiles))
         for run in runs:
             run["curves_per_s"] = run["n"] / run["seconds"]
