@@ -60,7 +60,7 @@ class BenchConfig:
 
     sizes: tuple[int, ...] = (1_000, 10_000, 100_000, 1_000_000)
     paths: tuple[str, ...] = PATHS
-    chunk: int = 1 << 14  # parameter sets per call of the fast and numpy-batched paths
+    chunk: int = 1 << 12  # per call of the fast and numpy-batched paths; (8, 8, chunk) temporaries fit L2
     general_chunk: int = 1 << 11  # per call of the general paths (64 matrices per curve)
     loop_n: int = 200  # curves timed by numpy_loop
     check_n: int = 32  # shared subset for the cross-path agreement check
@@ -98,20 +98,25 @@ def _params(config: BenchConfig, n: int) -> dict[str, np.ndarray]:
     return {"d": d, "e": e, "stevens": stevens}
 
 
+def _inputs(path: str) -> tuple[str, ...]:
+    """Which parameter arrays a path takes."""
+    return ("stevens",) if path == "general_stevens_f32" else ("d", "e")
+
+
 def _path_function(path: str, er, temps_k: np.ndarray) -> Callable:
-    """f(d, e, stevens) -> chi T (n, n_T) on one chunk (pure; JAX paths are jitted by the caller)."""
+    """f(*inputs) -> chi T (n, n_T) on one chunk (pure; JAX paths are jitted by the caller)."""
     de_names = ("B20", "B22")  # D = 3 B20, E = B22 (PHYSICS.md)
     if path == "numpy_loop":
-        return lambda d, e, st: _numpy_baseline.chi_t_loop(er, de_names, np.stack([d / 3, e], -1), temps_k)
+        return lambda d, e: _numpy_baseline.chi_t_loop(er, de_names, np.stack([d / 3, e], -1), temps_k)
     if path == "numpy_batched":
-        return lambda d, e, st: _numpy_baseline.chi_t_batched(er, de_names, np.stack([d / 3, e], -1), temps_k)
+        return lambda d, e: _numpy_baseline.chi_t_batched(er, de_names, np.stack([d / 3, e], -1), temps_k)
     if path == "general_de_f32":
-        return lambda d, e, st: chi_t_powder(er, {"D": d, "E": e}, temps_k, dtype=jnp.float32)
+        return lambda d, e: chi_t_powder(er, {"D": d, "E": e}, temps_k, dtype=jnp.float32)
     if path == "general_stevens_f32":
-        return lambda d, e, st: chi_t_powder(er, dict(zip(STEVENS_NAMES, jnp.moveaxis(st, -1, 0))), temps_k,
-                                             dtype=jnp.float32)
+        return lambda st: chi_t_powder(er, dict(zip(STEVENS_NAMES, jnp.moveaxis(st, -1, 0))), temps_k,
+                                       dtype=jnp.float32)
     dtype = jnp.float32 if path == "fast_de_f32" else jnp.float64
-    return lambda d, e, st: chi_t_powder_de(er, d, e, temps_k, dtype=dtype)
+    return lambda d, e: chi_t_powder_de(er, d, e, temps_k, dtype=dtype)
 
 
 def _dtype(path: str):
@@ -178,15 +183,17 @@ def _run_jax_path(path, fn, params, sizes, chunk_cap, dtype):
     """
     traces = []
 
-    def traced(d, e, st):
-        traces.append(d.shape)  # runs only while tracing: counts compilations
-        return fn(d, e, st)
+    keys = _inputs(path)
+
+    def traced(*arrays):
+        traces.append(arrays[0].shape)  # runs only while tracing: counts compilations
+        return fn(*arrays)
 
     jitted = jax.jit(traced)
     compiled, compiles, runs = {}, [], []
     for n in sizes:
         chunk = min(chunk_cap, 1 << (n - 1).bit_length())
-        args = [params[k][:chunk].astype(dtype) for k in ("d", "e", "stevens")]
+        args = [params[k][:chunk].astype(dtype) for k in keys]
         if chunk not in compiled:
             device_args = [jax.device_put(a) for a in args]
             t0 = time.perf_counter()
@@ -205,7 +212,7 @@ def _run_jax_path(path, fn, params, sizes, chunk_cap, dtype):
                 break
             t0 = time.perf_counter()
             for start, stop in _chunks(n, chunk):
-                batch = [jax.device_put(_pad(params[k][start:stop].astype(dtype), chunk)) for k in ("d", "e", "stevens")]
+                batch = [jax.device_put(_pad(params[k][start:stop].astype(dtype), chunk)) for k in keys]
                 result = jax.block_until_ready(call(*batch))
                 out[start:stop] = np.asarray(result)[: stop - start]
             best, spent = min(best, time.perf_counter() - t0), spent + time.perf_counter() - t0
@@ -213,8 +220,8 @@ def _run_jax_path(path, fn, params, sizes, chunk_cap, dtype):
     chunk = min(compiled)
 
     def evaluate(*arrays):
-        pieces = [np.asarray(compiled[chunk](*(_pad(a[start:stop].astype(dtype), chunk) for a in arrays)))[: stop - start]
-                  for start, stop in _chunks(arrays[0].shape[0], chunk)]
+        pieces = [np.asarray(compiled[chunk](*(_pad(a[start:stop].astype(dtype), chunk) for a in arrays)))
+                  [: stop - start] for start, stop in _chunks(arrays[0].shape[0], chunk)]
         return np.concatenate(pieces)
 
     return runs, compiles, len(traces), evaluate
@@ -230,7 +237,7 @@ def _run_numpy_path(path, fn, params, sizes, chunk_cap):
                 break
             t0 = time.perf_counter()
             for start, stop in _chunks(n, chunk_cap):
-                out[start:stop] = fn(params["d"][start:stop], params["e"][start:stop], None)
+                out[start:stop] = fn(params["d"][start:stop], params["e"][start:stop])
             best, spent = min(best, time.perf_counter() - t0), spent + time.perf_counter() - t0
         runs.append({"n": n, "chunk": min(n, chunk_cap), "n_chunks": len(_chunks(n, chunk_cap)), "seconds": best})
     return runs
@@ -249,7 +256,7 @@ def _agreement(paths, functions, params, check_n: int, er, temps_k) -> dict[str,
     report = {}
     for path in paths:
         dtype = _dtype(path)
-        curves = np.asarray(functions[path](*(sub[k].astype(dtype) for k in ("d", "e", "stevens"))), np.float64)
+        curves = np.asarray(functions[path](*(sub[k].astype(dtype) for k in _inputs(path))), np.float64)
         ref = ref_st if path == "general_stevens_f32" else ref_de
         diff = float(np.max(np.abs(curves / ref - 1.0)))
         report[path] = {"max_rel_diff": diff, "tolerance": TOLERANCE[path], "agrees": bool(diff <= TOLERANCE[path]),
@@ -334,7 +341,8 @@ def run_benchmark(config: BenchConfig, log: Callable[[str], None] = lambda s: No
                 cap = config.general_chunk if path.startswith("general") else config.chunk
                 runs, compiles, n_traces, functions[path] = _run_jax_path(path, functions[path], params, sizes, cap,
                                                                           _dtype(path))
-                entry.update(compiles=compiles, n_traces=n_traces, compiled_once_per_chunk_shape=n_traces == len(compiles))
+                entry.update(compiles=compiles, n_traces=n_traces,
+                             compiled_once_per_chunk_shape=n_traces == len(compiles))
         for run in runs:
             run["curves_per_s"] = run["n"] / run["seconds"]
             run["matrices_per_s"] = run["curves_per_s"] * per_curve

@@ -26,7 +26,7 @@ def bench(
     json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the full report (JSON) here.")] = None,
     sizes: Annotated[Optional[str], typer.Option(help="N values, comma-separated (default 1000,1e4,1e5,1e6).")] = None,
     paths: Annotated[Optional[str], typer.Option(help="Paths, comma-separated (default: all).")] = None,
-    chunk: Annotated[int, typer.Option(help="Parameter sets per call of the fast and numpy-batched paths.")] = 1 << 14,
+    chunk: Annotated[int, typer.Option(help="Parameter sets per call of the fast and numpy-batched paths.")] = 1 << 12,
     quick: Annotated[bool, typer.Option(help="Tiny sizes (N = 64) to check that everything runs.")] = False,
 ) -> None:
     """Benchmark curves/s for Er3+ chi T at 64 temperatures (compile time apart; see the JSON)."""
