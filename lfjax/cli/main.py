@@ -6,10 +6,13 @@ import typer
 
 from lfjax.cli.bench import bench
 from lfjax.cli.simulate import simulate
+from lfjax.cli.train import plot_training, train
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Ligand-field parameters of lanthanide complexes from magnetic susceptibility.")
 app.command()(simulate)
+app.command()(train)
+app.command("plot-training")(plot_training)
 app.command()(bench)
 
 

@@ -1,0 +1,157 @@
+"""Orbax checkpoints of a training run: parameters, optimiser state, step, key, normalisation, config.
+
+Layout: WORKDIR/checkpoints/<step>/ with three items,
+  params/     network parameters (orbax StandardSave)
+  opt_state/  optax state (omitted in inference-only copies such as the shipped default model)
+  meta/       JSON: format tag, step, raw key data, normalisation, resolved config
+and WORKDIR/config.toml, the resolved config of the run.
+
+Anything unreadable or inconsistent raises `CheckpointError` (a ValueError) with one line that
+says what was expected, what was found and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+FORMAT = "lfjax-train/1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, corrupted or does not match the requested run."""
+
+
+def _manager(directory: Path, keep: int | None = None, read_only: bool = False) -> ocp.CheckpointManager:
+    options = ocp.CheckpointManagerOptions(
+        max_to_keep=keep, create=not read_only, read_only=read_only, enable_async_checkpointing=False
+    )
+    return ocp.CheckpointManager(directory.absolute(), options=options, item_names=("params", "opt_state", "meta"))
+
+
+class Checkpointer:
+    """Saves checkpoints of one run (keeps the last `keep`).
+
+    Args:
+      workdir: run folder; checkpoints go to workdir/checkpoints.
+      keep: how many recent checkpoints to keep.
+    """
+
+    def __init__(self, workdir: str | Path, keep: int = 3):
+        self.directory = Path(workdir) / "checkpoints"
+        self._mngr = _manager(self.directory, keep=keep)
+
+    def save(self, step: int, params, opt_state, meta: dict[str, Any]) -> None:
+        """Writes checkpoint `step` (blocking) unless one exists for that step."""
+        if step in self._mngr.all_steps():
+            return
+        args = ocp.args.Composite(
+            params=ocp.args.StandardSave(params),
+            opt_state=ocp.args.StandardSave(opt_state),
+            meta=ocp.args.JsonSave(dict(meta, format=FORMAT, step=int(step))),
+        )
+        self._mngr.save(step, args=args, force=True)
+        self._mngr.wait_until_finished()
+
+    def close(self) -> None:
+        self._mngr.close()
+
+
+def find_step_dir(path: str | Path) -> Path:
+    """The latest checkpoint step folder under a workdir, a checkpoints folder, or a step folder."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint path {path} does not exist; expected a train workdir or a checkpoint folder")
+    if (path / "meta").is_dir() or (path / "params").is_dir():
+        return path
+    base = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+    steps = sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit()) if base.is_dir() else []
+    if not steps:
+        raise CheckpointError(
+            f"no checkpoint found in {path}; expected a train workdir (with checkpoints/<step>/) "
+            "or a checkpoint folder written by `lfjax train`; train first or check the path"
+        )
+    return base / str(steps[-1])
+
+
+def read_meta(step_dir: str | Path) -> dict[str, Any]:
+    """The JSON metadata of a checkpoint step folder."""
+    step_dir = Path(step_dir)
+    candidates = [step_dir / "meta" / name for name in ("metadata", "meta.json")]
+    found = [p for p in candidates if p.is_file()] or sorted((step_dir / "meta").glob("*")) if (step_dir / "meta").is_dir() else []
+    for file in found:
+        if not file.is_file():
+            continue
+        try:
+            meta = json.loads(file.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(meta, dict) and meta.get("format") == FORMAT:
+            return meta
+        raise CheckpointError(
+            f"{step_dir} has metadata of format {meta.get('format') if isinstance(meta, dict) else type(meta).__name__!r}; "
+            f"expected {FORMAT!r} written by `lfjax train`; retrain or use a matching lfjax version"
+        )
+    raise CheckpointError(
+        f"checkpoint {step_dir} has no readable metadata (meta/ missing or corrupted); expected a complete "
+        "checkpoint written by `lfjax train`; delete this step folder to fall back to an earlier one, or retrain"
+    )
+
+
+def _shapes(tree) -> dict[str, tuple]:
+    return {jax.tree_util.keystr(p): tuple(np.shape(x)) for p, x in jax.tree_util.tree_leaves_with_path(tree)}
+
+
+def restore(step_dir: str | Path, params_like, opt_state_like=None) -> tuple[Any, Any, dict[str, Any]]:
+    """Restores (params, opt_state or None, meta) from a step folder.
+
+    Args:
+      step_dir: a checkpoint step folder (see `find_step_dir`).
+      params_like, opt_state_like: pytrees (or `jax.eval_shape` results) of the expected
+        structure; opt_state_like=None skips the optimiser state.
+    """
+    step_dir = Path(step_dir).absolute()
+    meta = read_meta(step_dir)
+    items = {"params": ocp.args.StandardRestore(params_like)}
+    if opt_state_like is not None:
+        if not (step_dir / "opt_state").is_dir():
+            raise CheckpointError(
+                f"checkpoint {step_dir} holds no optimiser state (an inference-only copy); "
+                "expected a full training checkpoint to resume; start a new run instead"
+            )
+        items["opt_state"] = ocp.args.StandardRestore(opt_state_like)
+    checkpointer = ocp.Checkpointer(ocp.CompositeCheckpointHandler())
+    try:
+        out = checkpointer.restore(step_dir, args=ocp.args.Composite(**items))
+    except Exception as exc:  # orbax raises many types for bad files; report them in one line
+        summary = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"cannot restore {step_dir} ({type(exc).__name__}: {summary}); expected parameters of the shapes the "
+            "config builds; check that the config matches the run (its config.toml) or delete the corrupted step"
+        ) from None
+    found, expected = _shapes(out["params"]), _shapes(params_like)
+    if found != expected:
+        diff = sorted(k for k in set(found) | set(expected) if found.get(k) != expected.get(k))[:3]
+        raise CheckpointError(
+            f"checkpoint {step_dir} does not match the config: parameter {diff[0]} expected shape "
+            f"{expected.get(diff[0])}, found {found.get(diff[0])}; use the config the run was trained with"
+        )
+    return out["params"], out.get("opt_state"), meta
+
+
+def check_compatible(meta: dict[str, Any], resolved: dict[str, dict[str, Any]], sections=("data", "model")) -> None:
+    """Raises CheckpointError if the checkpoint's config differs from `resolved` in `sections`."""
+    saved = meta.get("config", {})
+    for section in sections:
+        for key, value in resolved[section].items():
+            old = saved.get(section, {}).get(key)
+            if old != value:
+                raise CheckpointError(
+                    f"checkpoint was trained with {section}.{key} = {old!r}, but the config has {value!r}; "
+                    "resume with the run's own config (its config.toml) or start a new workdir"
+                )
