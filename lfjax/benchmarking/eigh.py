@@ -315,7 +315,7 @@ def run_benchmark(config: BenchConfig, log: Callable[[str], None] = lambda s: No
     if not jax.config.jax_enable_x64:
         raise ValueError("the benchmark needs float64: call jax.config.update('jax_enable_x64', True) "
                          "at the entry point (the `lfjax bench` command does)")
-    load_start = os.getloadavg()
+    load_start, environment = os.getloadavg(), _environment()
     er = ion("Er3+")
     temps_k = np.geomspace(config.t_min_k, config.t_max_k, config.n_temps)
     max_n = dict(config.max_n)
@@ -363,7 +363,7 @@ def run_benchmark(config: BenchConfig, log: Callable[[str], None] = lambda s: No
         "model": "Er3+ zero-field powder chi T; (D, E) on |D| <= 15 K, 0 <= E <= |D|/3 (Stevens path: 27 "
                  "parameters, |B2q| <= 1 K, |B4q| <= 1e-2 K, |B6q| <= 1e-4 K)",
         "temperatures_k": {"n": config.n_temps, "min": config.t_min_k, "max": config.t_max_k, "spacing": "log"},
-        "environment": _environment(),
+        "environment": environment,  # date_utc: start of the run
         "loadavg_start": list(load_start),
         "loadavg_end": list(os.getloadavg()),
         "config": dataclasses.asdict(config),
