@@ -181,9 +181,7 @@ def _run_jax_path(path, fn, params, sizes, chunk_cap, dtype):
     Returns (runs, compiles, number of traces, evaluate) where evaluate(d, e, stevens) runs the
     compiled executable that was timed (smallest chunk shape, padded) on any number of sets.
     """
-    traces = []
-
-    keys = _inputs(path)
+    traces, keys = [], _inputs(path)
 
     def traced(*arrays):
         traces.append(arrays[0].shape)  # runs only while tracing: counts compilations
@@ -193,7 +191,7 @@ def _run_jax_path(path, fn, params, sizes, chunk_cap, dtype):
     compiled, compiles, runs = {}, [], []
     for n in sizes:
         chunk = min(chunk_cap, 1 << (n - 1).bit_length())
-        args = [params[k][:chunk].astype(dtype) for k in keys]
+        args = [_pad(params[k][:chunk].astype(dtype), chunk) for k in keys]
         if chunk not in compiled:
             device_args = [jax.device_put(a) for a in args]
             t0 = time.perf_counter()
@@ -228,7 +226,8 @@ def _run_jax_path(path, fn, params, sizes, chunk_cap, dtype):
     return runs, compiles, len(traces), evaluate
 
 
-def _run_numpy_path(path, fn, params, sizes, chunk_cap):
+def _run_numpy_path(fn, params, sizes, chunk_cap):
+    """Times each N (numpy runs eagerly: no compile step)."""
     runs = []
     for n in sizes:
         out = np.empty((n, params["temps"].size))
@@ -332,14 +331,14 @@ def run_benchmark(config: BenchConfig, log: Callable[[str], None] = lambda s: No
         rss_before = _max_rss_mib()
         with _RssSampler() as sampler:
             if path == "numpy_loop":
-                runs = _run_numpy_path(path, functions[path], params, [config.loop_n], config.loop_n)
+                runs = _run_numpy_path(functions[path], params, [config.loop_n], config.loop_n)
                 entry.update(extrapolated=True, note=f"timed on N = {config.loop_n}; per-curve cost is "
                              "independent of N, so the rate holds for any N (extrapolated)",
                              extrapolated_seconds={str(n): n * runs[0]["seconds"] / config.loop_n
                                                    for n in config.sizes})
                 skipped = []
             elif path == "numpy_batched":
-                runs = _run_numpy_path(path, functions[path], params, sizes, config.chunk)
+                runs = _run_numpy_path(functions[path], params, sizes, config.chunk)
             else:
                 cap = config.general_chunk if path.startswith("general") else config.chunk
                 runs, compiles, n_traces, functions[path] = _run_jax_path(path, functions[path], params, sizes, cap,

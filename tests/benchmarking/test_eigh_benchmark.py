@@ -78,3 +78,15 @@ def test_table_lists_each_run(report):
     table = format_table(report)
     assert "| fast_de_f32 | float32 | 64 |" in table and "| numpy_batched | float64 | 64 |" in table
     assert len(table.splitlines()) == 2 + len(PATHS)
+
+
+def test_size_below_chunk_is_padded_without_recompiling():
+    previous = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
+        small = run_benchmark(BenchConfig(sizes=(20,), paths=("fast_de_f32",), chunk=32, loop_n=4, check_n=8))
+    finally:
+        jax.config.update("jax_enable_x64", previous)
+    entry = small["results"]["fast_de_f32"]
+    assert entry["runs"][0]["chunk"] == 32 and entry["n_traces"] == 1
+    assert small["agreement"]["fast_de_f32"]["agrees"]
