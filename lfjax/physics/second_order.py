@@ -62,8 +62,10 @@ def _structure(j: float) -> dict[str, np.ndarray]:
 
 
 def _tridiag(diag, off, d, e):
-    """D * diag + E * off on the first off-diagonals: (..., n, n)."""
-    return d[..., None, None] * np.diag(diag) + e[..., None, None] * (np.diag(off, 1) + np.diag(off, -1))
+    """D * diag + E * off on the first off-diagonals: (..., n, n), in the dtype of d and e."""
+    dtype = jnp.result_type(d, e)
+    band = jnp.asarray(np.diag(off, 1) + np.diag(off, -1), dtype)
+    return d[..., None, None] * jnp.asarray(np.diag(diag), dtype) + e[..., None, None] * band
 
 
 def level_weights(ion: Ion, d, e, dtype=jnp.float32):
