@@ -1,22 +1,24 @@
 """Thermal spectral sums of a Hermitian matrix with exact, degeneracy-safe derivatives.
 
-Both functions take K = H / T (dimensionless, shape (..., N, N)) and operators A_a
-(shape (..., n_a, N, N)). With K = V diag(x) V^dagger, w_i = exp(-x_i), Z = sum_i w_i and
-A~ = V^dagger A V:
+Both functions take a Hamiltonian H (K, shape (..., N, N)), operators A_a (shape
+(..., n_a, N, N)) and inverse temperatures beta (1/K, shape (..., n_b), broadcast against H's
+leading axes); H is diagonalised once for all temperatures. With H = V diag(E) V^dagger,
+x_i = beta (E_i - E_0), w_i = exp(-x_i), Z = sum_i w_i and A~ = V^dagger A V:
 
 - `van_vleck_ratio`: R_a = -sum_ij s_a A~_ij A~_ji f[x_i, x_j] / Z, the Van Vleck sum
-  (chi_aa = N_A mu_B^2 g^2 / (k_B T) * R_a). f[.,.] is the first divided difference of exp(-x),
+  (chi_aa = N_A mu_B^2 g^2 beta / k_B * R_a). f[.,.] is the first divided difference of exp(-x),
   which tends to -exp(-x_i) for degenerate pairs, so exact and near degeneracies (Kramers
   doublets, D = E = 0) are one smooth formula. s_a = +1 for Hermitian A_a and -1 for a real
   antisymmetric A_a = i J_y (used to keep real Hamiltonians real).
 - `thermal_mean`: <A_a> = sum_i w_i A~_ii / Z.
 
 `jnp.linalg.eigh` has infinite eigenvector derivatives at degenerate eigenvalues, so both carry a
-custom JVP from the Daleckii-Krein formulas, which involve only divided differences
-(f[x_i, x_j] and f[x_i, x_j, x_k], smooth in all arguments):
+custom JVP from the Daleckii-Krein formulas for K = beta H, which involve only divided
+differences (f[x_i, x_j] and f[x_i, x_j, x_k], smooth in all arguments):
   d Tr(A f(K)) = sum_ij A~_ji f[x_i, x_j] dK~_ij,
-  d sum_ij A~_ij A~_ji f[x_i, x_j] = 2 sum_ijk f[x_i, x_j, x_k] A~_ki A~_ij dK~_jk.
-The operators are treated as constants (their tangent is ignored).
+  d sum_ij A~_ij A~_ji f[x_i, x_j] = 2 sum_ijk f[x_i, x_j, x_k] A~_ki A~_ij dK~_jk,
+with dK~ = beta dH~ + dbeta diag(E). The operators are constants (their tangent is ignored).
+Outputs have shape (..., n_b, n_a).
 """
 
 from __future__ import annotations
@@ -79,59 +81,73 @@ def _rotate(vecs, ops):
     return jnp.einsum("...ij,...ajk,...kl->...ail", vh, ops, vecs)
 
 
-def _spectrum(k_mat):
-    x, vecs = jnp.linalg.eigh(k_mat)
-    x = x - x[..., :1]  # ascending: shift the ground level to 0
-    return x, vecs, jnp.exp(-x)
+def _spectrum(h, beta):
+    """Levels, eigenvectors, reduced levels x (..., n_b, N) and Boltzmann weights w."""
+    levels, vecs = jnp.linalg.eigh(h)
+    levels = levels - levels[..., :1]  # ascending: ground level at 0
+    x = beta[..., :, None] * levels[..., None, :]
+    return levels, vecs, x, jnp.exp(-x)
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(2,))
-def van_vleck_ratio(k_mat, ops, signs):
-    """Returns R_a (..., n_a); see the module docstring. `signs` is a tuple of +-1 per operator."""
-    x, vecs, w = _spectrum(k_mat)
-    a_t = _rotate(vecs, ops)
+def _k_dot(vecs, levels, beta, h_dot, beta_dot):
+    """dK~ = beta V^dagger dH V + dbeta diag(E), shape (..., n_b, N, N)."""
+    hd_t = _rotate(vecs, h_dot[..., None, :, :])[..., 0, :, :]
+    eye = jnp.eye(levels.shape[-1], dtype=levels.dtype)
+    return beta[..., :, None, None] * hd_t[..., None, :, :] + (
+        beta_dot[..., :, None, None] * (levels[..., None, :, None] * eye)
+    )
+
+
+def _van_vleck_parts(h, ops, beta, signs):
+    levels, vecs, x, w = _spectrum(h, beta)
+    a_t = _rotate(vecs, ops)  # (..., n_a, N, N)
     s = jnp.asarray(signs, dtype=x.dtype)
     pair = jnp.real(a_t * jnp.swapaxes(a_t, -1, -2))  # A~_ij A~_ji
-    phi = -jnp.einsum("...aij,...ij->...a", pair, divided_1(x)) * s
-    return phi / jnp.sum(w, axis=-1, keepdims=True)
+    phi = -jnp.einsum("...aij,...bij->...ba", pair, divided_1(x)) * s
+    return levels, vecs, x, w, a_t, s, phi / jnp.sum(w, axis=-1)[..., None]
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def van_vleck_ratio(h, ops, beta, signs):
+    """Returns R_a (..., n_b, n_a); see the module docstring. `signs` is a tuple of +-1 per operator."""
+    return _van_vleck_parts(h, ops, beta, signs)[-1]
 
 
 @van_vleck_ratio.defjvp
 def _van_vleck_ratio_jvp(signs, primals, tangents):
-    k_mat, ops = primals
-    k_dot, _ = tangents
-    x, vecs, w = _spectrum(k_mat)
-    a_t = _rotate(vecs, ops)
-    s = jnp.asarray(signs, dtype=x.dtype)
-    z = jnp.sum(w, axis=-1, keepdims=True)
-    pair = jnp.real(a_t * jnp.swapaxes(a_t, -1, -2))
-    phi = -jnp.einsum("...aij,...ij->...a", pair, divided_1(x)) * s
-    ratio = phi / z
-    kd_t = _rotate(vecs, k_dot[..., None, :, :])[..., 0, :, :]
-    dz = -jnp.sum(w * jnp.real(jnp.diagonal(kd_t, axis1=-2, axis2=-1)), axis=-1, keepdims=True)
+    h, ops, beta = primals
+    h_dot, _, beta_dot = tangents
+    levels, vecs, x, w, a_t, s, ratio = _van_vleck_parts(h, ops, beta, signs)
+    z = jnp.sum(w, axis=-1)[..., None]
+    kd_t = _k_dot(vecs, levels, beta, h_dot, jnp.broadcast_to(beta_dot, beta.shape))
+    dz = -jnp.sum(w * jnp.real(jnp.diagonal(kd_t, axis1=-2, axis2=-1)), axis=-1)[..., None]
     dphi = -2.0 * s * jnp.real(
-        jnp.einsum("...ijk,...aki,...aij,...jk->...a", divided_2(x), a_t, a_t, kd_t)
+        jnp.einsum("...bijk,...aki,...aij,...bjk->...ba", divided_2(x), a_t, a_t, kd_t)
     )
     return ratio, (dphi - ratio * dz) / z
 
 
+def _thermal_parts(h, ops, beta):
+    levels, vecs, x, w = _spectrum(h, beta)
+    a_t = _rotate(vecs, ops)
+    diag = jnp.real(jnp.diagonal(a_t, axis1=-2, axis2=-1))  # (..., n_a, N)
+    mean = jnp.einsum("...ai,...bi->...ba", diag, w) / jnp.sum(w, axis=-1)[..., None]
+    return levels, vecs, x, w, a_t, mean
+
+
 @jax.custom_jvp
-def thermal_mean(k_mat, ops):
-    """Returns <A_a> = Tr(A_a exp(-K)) / Tr(exp(-K)), shape (..., n_a); see the module docstring."""
-    x, vecs, w = _spectrum(k_mat)
-    diag = jnp.real(jnp.diagonal(_rotate(vecs, ops), axis1=-2, axis2=-1))
-    return jnp.einsum("...ai,...i->...a", diag, w) / jnp.sum(w, axis=-1, keepdims=True)
+def thermal_mean(h, ops, beta):
+    """Returns <A_a> = Tr(A_a exp(-beta H)) / Tr(exp(-beta H)), shape (..., n_b, n_a)."""
+    return _thermal_parts(h, ops, beta)[-1]
 
 
 @thermal_mean.defjvp
 def _thermal_mean_jvp(primals, tangents):
-    k_mat, ops = primals
-    k_dot, _ = tangents
-    x, vecs, w = _spectrum(k_mat)
-    a_t = _rotate(vecs, ops)
-    z = jnp.sum(w, axis=-1, keepdims=True)
-    mean = jnp.einsum("...ai,...i->...a", jnp.real(jnp.diagonal(a_t, axis1=-2, axis2=-1)), w) / z
-    kd_t = _rotate(vecs, k_dot[..., None, :, :])[..., 0, :, :]
-    dz = -jnp.sum(w * jnp.real(jnp.diagonal(kd_t, axis1=-2, axis2=-1)), axis=-1, keepdims=True)
-    dnum = jnp.real(jnp.einsum("...aji,...ij,...ij->...a", a_t, divided_1(x), kd_t))
+    h, ops, beta = primals
+    h_dot, _, beta_dot = tangents
+    levels, vecs, x, w, a_t, mean = _thermal_parts(h, ops, beta)
+    z = jnp.sum(w, axis=-1)[..., None]
+    kd_t = _k_dot(vecs, levels, beta, h_dot, jnp.broadcast_to(beta_dot, beta.shape))
+    dz = -jnp.sum(w * jnp.real(jnp.diagonal(kd_t, axis1=-2, axis2=-1)), axis=-1)[..., None]
+    dnum = jnp.real(jnp.einsum("...aji,...bij,...bij->...ba", a_t, divided_1(x), kd_t))
     return mean, (dnum - mean * dz) / z

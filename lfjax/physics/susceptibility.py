@@ -48,8 +48,7 @@ def chi_axes(ion: Ion, params: Mapping[str, object], temps_k, dtype=None) -> jnp
         ops, signs = np.stack([jx.real, (1j * jy).real, jz.real]), (1, -1, 1)
     else:
         ops, signs = np.stack([jx, jy, jz]), (1, 1, 1)
-    k_mat = h[..., None, :, :] / temps[:, None, None]
-    ratio = van_vleck_ratio(k_mat, jnp.asarray(ops, dtype=h.dtype), signs)
+    ratio = van_vleck_ratio(h, jnp.asarray(ops, dtype=h.dtype), 1.0 / temps, signs)
     return NA_MUB2_OVER_KB_EMU_K_PER_MOL * ion.g**2 * ratio / temps[:, None]
 
 
@@ -67,10 +66,17 @@ def chi_powder_finite_field(
     dirs, weights = hemisphere_quadrature(n_theta, n_phi)
     j_ops = np.stack(spin_matrices(ion.j))
     j_dir = jnp.asarray(np.einsum("da,aij->dij", dirs, j_ops), dtype=cdtype)  # (n_dir, N, N)
-    field = jnp.broadcast_to(jnp.asarray(field_oe, dtype=rdtype), h.shape[:-2] + temps.shape)
-    zeeman = (ion.g * MUB_OVER_KB_K_PER_OE) * field[..., :, None, None, None] * j_dir  # S,T,d,N,N
-    k_mat = (h.astype(cdtype)[..., None, None, :, :] + zeeman) / temps[:, None, None, None]
-    mean_j = thermal_mean(k_mat, j_dir[:, None, :, :])[..., 0]  # S + (n_T, n_dir)
+    field = jnp.asarray(field_oe, dtype=rdtype)
+    zeeman_k_per_oe = ion.g * MUB_OVER_KB_K_PER_OE
+    ops = j_dir[:, None, :, :]  # one operator (J . b) per direction
+    if field.ndim == 0:  # one diagonalisation per direction serves every temperature
+        h_tot = h.astype(cdtype)[..., None, :, :] + zeeman_k_per_oe * field * j_dir  # S, d, N, N
+        mean_j = jnp.swapaxes(thermal_mean(h_tot, ops, 1.0 / temps)[..., 0], -1, -2)  # S, T, d
+    else:  # a field per point: one diagonalisation per (point, direction)
+        field = jnp.broadcast_to(field, h.shape[:-2] + temps.shape)
+        h_tot = h.astype(cdtype)[..., None, None, :, :] + zeeman_k_per_oe * field[..., :, None, None, None] * j_dir
+        beta = jnp.broadcast_to((1.0 / temps)[:, None, None], temps.shape + (j_dir.shape[0], 1))
+        mean_j = thermal_mean(h_tot, ops, beta)[..., 0, 0]  # S, T, d
     moment = -NA_MUB_EMU_PER_MOL * ion.g * jnp.einsum("...d,d->...", mean_j, jnp.asarray(weights, rdtype))
     return moment / field
 

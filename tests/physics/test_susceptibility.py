@@ -56,9 +56,8 @@ def test_constant_shift_changes_nothing(x64):
     h = hamiltonian(er, {"D": -4.0, "E": 1.1, "B43": 0.02})
     jx, jy, jz = spin_matrices(er.j)
     ops = jnp.asarray(np.stack([jx, jy, jz]))
-    k1 = h[None] / TEMPS[:, None, None]
-    k2 = (h + 37.0 * jnp.eye(16))[None] / TEMPS[:, None, None]
-    r1, r2 = van_vleck_ratio(k1, ops, (1, 1, 1)), van_vleck_ratio(k2, ops, (1, 1, 1))
+    r1 = van_vleck_ratio(h, ops, 1 / TEMPS, (1, 1, 1))
+    r2 = van_vleck_ratio(h + 37.0 * jnp.eye(16), ops, 1 / TEMPS, (1, 1, 1))
     assert np.allclose(r1, r2, rtol=1e-10)
 
 
@@ -141,6 +140,17 @@ def test_field_per_point(x64):
     per_point = chi_t_powder(er, {"D": 2.0}, TEMPS, field_oe=fields)
     one = np.array([float(chi_t_powder(er, {"D": 2.0}, TEMPS[i : i + 1], field_oe=fields[i])[0]) for i in (0, 7)])
     assert np.allclose(per_point[np.array([0, 7])], one, rtol=1e-12)
+    uniform = chi_t_powder(er, {"D": 2.0}, TEMPS, field_oe=np.full(TEMPS.size, 1500.0))
+    assert np.allclose(uniform, chi_t_powder(er, {"D": 2.0}, TEMPS, field_oe=1500.0), rtol=1e-12)
+
+
+def test_gradient_with_respect_to_temperature(x64):
+    er = ion("Er")
+    for field in (0.0, 1500.0):
+        f = lambda t: chi_t_powder(er, {"D": -3.0, "E": 0.4}, t[None], field_oe=field)[0]
+        t0 = jnp.asarray(3.0)
+        fd = (f(t0 + 1e-5) - f(t0 - 1e-5)) / 2e-5
+        assert float(jax.grad(f)(t0)) == pytest.approx(float(fd), rel=1e-6)
 
 
 # --- gradients -------------------------------------------------------------------------------
