@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from lfjax.cli.bench import bench
+from lfjax.cli.evaluate import evaluate
+from lfjax.cli.fit import fit
 from lfjax.cli.simulate import simulate
 from lfjax.cli.train import plot_training, train
 
@@ -14,6 +16,8 @@ app.command()(simulate)
 app.command()(train)
 app.command("plot-training")(plot_training)
 app.command()(bench)
+app.command()(evaluate)
+app.command()(fit)
 
 
 @app.callback()

@@ -1,0 +1,55 @@
+"""`lfjax fit`: classical multi-start least squares of a measured chi T (T)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from lfjax.cli._common import enable_x64, guarded
+
+
+@guarded
+def fit(
+    data: Annotated[Path, typer.Argument(help="Measurement: Quantum Design .dat or a table (CSV/TSV/whitespace).")],
+    ion: Annotated[str, typer.Option(help="Ion: Er3+, Dy, ... or a custom J such as 3/2 (with --g).")] = "Er3+",
+    g: Annotated[Optional[float], typer.Option(help="Lande g for a custom J.")] = None,
+    free: Annotated[str, typer.Option(help="Free parameters: D,E,chi_dia,f_m or Stevens Bkq (B20,B22,B40,...).")] = "D,E,chi_dia,f_m",
+    starts: Annotated[int, typer.Option(help="Random starts (plus the grid's modes for a D,E model).")] = 64,
+    seed: Annotated[int, typer.Option(help="Seed of the random starts.")] = 0,
+    d_max: Annotated[float, typer.Option("--d-max", help="Start box and grid: |D| <= d_max (K).")] = 15.0,
+    mass_mg: Annotated[Optional[float], typer.Option(help="Sample mass in mg (overrides the file header).")] = None,
+    molar_mass: Annotated[Optional[float], typer.Option(help="Formula mass in g/mol (needed for raw moments).")] = None,
+    ions_per_formula: Annotated[float, typer.Option(help="Magnetic ions per formula unit (chi is divided by it).")] = 1.0,
+    quantity: Annotated[Optional[str], typer.Option(help="Table column: chiT, chi or moment.")] = None,
+    units: Annotated[Optional[str], typer.Option(help="Table units: cgs or si.")] = None,
+    field_oe: Annotated[Optional[float], typer.Option(help="Segment to use (Oe), or the field of a table without one.")] = None,
+    format: Annotated[str, typer.Option("--format", help="auto, qd or table.")] = "auto",
+    out: Annotated[Optional[Path], typer.Option(help="Output folder for result.json and fit.png.")] = None,
+) -> None:
+    """Fit ligand-field parameters to chi T (T) by multi-start least squares; list every distinct solution."""
+    enable_x64()
+
+    from lfjax.inference.fit import FitConfig, run_fit
+    from lfjax.inference.report import write_outputs
+
+    config = FitConfig(
+        data=data, ion=ion, g=g, free=tuple(p.strip() for p in free.split(",") if p.strip()), starts=starts,
+        seed=seed, d_max_k=d_max, fmt=format, quantity=quantity, units=units, field_oe=field_oe,
+        mass_mg=mass_mg, molar_mass_g_per_mol=molar_mass, ions_per_formula=ions_per_formula,
+    )
+    result = run_fit(config)
+    m = result.measurement
+    for warning in m.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(f"{m.source}: {m.n_points} points, {m.t_range_k[0]:.3g}-{m.t_range_k[1]:.3g} K, {m.segment}")
+    names = result.problem.free
+    typer.echo("  #  " + "  ".join(f"{n:>18}" for n in names) + "   rms_rel  dlogL")
+    best = result.solutions[0].log_likelihood
+    for i, s in enumerate(result.solutions, 1):
+        cells = "  ".join(f"{s.values[n]:>9.4g} ±{s.errors[n]:<8.2g}" for n in names)
+        typer.echo(f"{i:>3}  {cells}  {s.rms_rel_residual:8.2e}  {s.log_likelihood - best:5.2f}")
+    if out is not None:
+        paths = write_outputs(result, out)
+        typer.echo(f"wrote {', '.join(str(p) for p in paths)} ({result.wall_s:.1f} s)", err=True)

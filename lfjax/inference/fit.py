@@ -1,0 +1,153 @@
+"""Classical multi-start least squares of a measured chi T (T): the library behind `lfjax fit`.
+
+Pipeline: read the file (`io.readers`) -> for a (D, E)[, chi_dia, f_m] model, scan the canonical
+wedge (`grid.scan`) and seed with its modes -> starts drawn uniformly in the parameter box (for
+(D, E) the canonical wedge) -> `refine.refine` (zero-field stage, exact finite-field polish) ->
+completeness check: the grid is scanned again with the finite-field correction of the best
+solution, and any grid mode no solution lies within `merge_k` of is refined and added.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from lfjax.inference.grid import GridMode, scan
+from lfjax.inference.modes import equivalence_distance, equivalents_np
+from lfjax.inference.refine import LINEAR_NAMES, Problem, Solution, curve, refine
+from lfjax.io.readers import Measurement, read_measurement
+from lfjax.physics import ion as make_ion
+
+DEFAULT_FREE = ("D", "E", "chi_dia", "f_m")
+#: Half-width of the start box of a Stevens parameter by rank k, in K (B2q from d_max / 3).
+START_BOX_BY_K = {"4": 0.05, "6": 5e-4}
+
+
+@dataclasses.dataclass(frozen=True)
+class FitConfig:
+    """Everything `run_fit` needs (units in the names; reader options as in `read_measurement`)."""
+
+    data: Path
+    ion: str = "Er3+"
+    g: float | None = None
+    free: tuple[str, ...] = DEFAULT_FREE
+    starts: int = 64
+    seed: int = 0
+    d_max_k: float = 15.0
+    grid_step_k: float = 0.15
+    merge_k: float = 0.5
+    fmt: str = "auto"
+    quantity: str | None = None
+    units: str | None = None
+    field_oe: float | None = None
+    mass_mg: float | None = None
+    molar_mass_g_per_mol: float | None = None
+    ions_per_formula: float = 1.0
+
+    def __post_init__(self):
+        if self.starts < 1:
+            raise ValueError(f"starts must be >= 1; got {self.starts}")
+        if not self.d_max_k > 0:
+            raise ValueError(f"d_max_k must be > 0; got {self.d_max_k}")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FitResult:
+    """The outcome: solutions best first, the grid's modes (None without a (D, E) model)."""
+
+    config: FitConfig
+    measurement: Measurement
+    problem: Problem
+    solutions: tuple[Solution, ...]
+    grid_modes: tuple[GridMode, ...] | None
+    wall_s: float
+
+    @property
+    def equivalents(self) -> np.ndarray:
+        """The six (D, E) sets of the best solution, shape (6, 2), K."""
+        best = self.solutions[0].values
+        d = best.get("D", 3 * best.get("B20", 0.0))
+        e = best.get("E", best.get("B22", 0.0))
+        return equivalents_np(d, e)
+
+
+def draw_starts(problem: Problem, n: int, d_max_k: float, *, key) -> np.ndarray:
+    """(n, k) starts uniform in the box; (D, E) uniform over the canonical wedge (K)."""
+    u = np.asarray(jax.random.uniform(key, (n, len(problem.field_names))), dtype=float)
+    cols = []
+    for i, name in enumerate(problem.field_names):
+        if name == "D":
+            cols.append((2 * u[:, i] - 1) * d_max_k)
+        elif name == "E":
+            cols.append(None)
+        else:
+            half = d_max_k / 3 if name[1] == "2" else START_BOX_BY_K[name[1]]
+            cols.append((2 * u[:, i] - 1) * half)
+    if "E" in problem.field_names:
+        i_e = problem.field_names.index("E")
+        d = cols[problem.field_names.index("D")] if "D" in problem.field_names else np.full(n, d_max_k)
+        cols[i_e] = u[:, i_e] * np.abs(d) / 3
+    return np.stack(cols, axis=-1)
+
+
+def run_fit(config: FitConfig) -> FitResult:
+    """Reads the data and returns every distinct least-squares solution, best first."""
+    start = time.perf_counter()
+    the_ion = make_ion(config.ion, config.g)
+    problem = Problem(the_ion, tuple(config.free))
+    m = read_measurement(
+        config.data, fmt=config.fmt, quantity=config.quantity, units=config.units, field_oe=config.field_oe,
+        mass_mg=config.mass_mg, molar_mass_g_per_mol=config.molar_mass_g_per_mol,
+        ions_per_formula=config.ions_per_formula,
+    )
+    key = jax.random.key(config.seed)
+    starts = draw_starts(problem, config.starts, config.d_max_k, key=key)
+    grid_ok = problem.is_de and set(problem.linear_names) == set(LINEAR_NAMES)
+    order = [problem.field_names.index("D"), problem.field_names.index("E")] if problem.is_de else None
+    if grid_ok:
+        seeds = _grid_seeds(problem, m, config, scale=None)
+        starts = np.concatenate([seeds[:, np.argsort(order)], starts])
+    solutions = refine(problem, m.temps_k, m.chi_t_emu_k_per_mol, m.field_oe, starts, merge_k=config.merge_k)
+    modes = None
+    if grid_ok:
+        scale = _field_scale(problem, m, solutions[0])
+        modes = scan(the_ion, m.temps_k, m.chi_t_emu_k_per_mol, d_max_k=config.d_max_k, step_k=config.grid_step_k,
+                     merge_k=config.merge_k, chi_t_scale=scale).modes
+        missing = [md for md in modes if not any(
+            equivalence_distance((s.values["D"], s.values["E"]), (md.d_k, md.e_k)) <= config.merge_k for s in solutions)]
+        if missing:
+            extra = np.array([[md.d_k, md.e_k] for md in missing])[:, np.argsort(order)]
+            more = refine(problem, m.temps_k, m.chi_t_emu_k_per_mol, m.field_oe, extra, merge_k=config.merge_k)
+            solutions = _merge(solutions + more, config.merge_k)
+    return FitResult(config=config, measurement=m, problem=problem, solutions=tuple(solutions),
+                     grid_modes=modes, wall_s=time.perf_counter() - start)
+
+
+def _grid_seeds(problem: Problem, m: Measurement, config: FitConfig, scale) -> np.ndarray:
+    modes = scan(problem.ion, m.temps_k, m.chi_t_emu_k_per_mol, d_max_k=config.d_max_k, step_k=config.grid_step_k,
+                 merge_k=config.merge_k, chi_t_scale=scale).modes
+    return np.array([[md.d_k, md.e_k] for md in modes])
+
+
+def _field_scale(problem: Problem, m: Measurement, best: Solution):
+    """chiT(H) / chiT(0) at the best solution (None for zero-field data)."""
+    if not np.any(m.field_oe > 0):
+        return None
+    theta = np.array([best.values[n] for n in problem.field_names]) / problem.scales()
+    with jax.enable_x64(True):
+        finite = curve(problem, theta, m.temps_k, m.field_oe, "field")
+        zero = curve(problem, theta, m.temps_k, m.field_oe, "zero")
+        return np.asarray(finite) / np.asarray(zero)
+
+
+def _merge(solutions: list[Solution], merge_k: float) -> list[Solution]:
+    kept: list[Solution] = []
+    for s in sorted(solutions, key=lambda s: s.rss):
+        point = (s.values["D"], s.values["E"])
+        if all(equivalence_distance(point, (k.values["D"], k.values["E"])) > merge_k for k in kept):
+            kept.append(s)
+    return kept

@@ -1,0 +1,138 @@
+"""Brute-force profile-likelihood map over the canonical (D, E) wedge and its distinct modes.
+
+The wedge |D| <= d_max, 0 <= E <= |D|/3 is sampled on D = k h, E = m h/3 (0 <= m <= |k|), so the
+boundary E = |D|/3 falls on grid points. Each point's zero-field powder chi T comes from the fast
+second-order path (`chi_t_powder_de`, float64); (f_m, chi_dia) are solved in closed form
+(`likelihood.linear_fit`: profiled, or integrated out under Gaussian priors for the exact
+marginal posterior). Modes are grid local maxima (8 neighbours, with (D, |D|/3) and (-D, |D|/3)
+identified) within `within` log-likelihood units of the best, merged closer than `merge_k` K
+(modulo the six equivalents). This is the completeness check for refinement and a test oracle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lfjax.inference.likelihood import NoiseModel, linear_fit
+from lfjax.inference.modes import merge_indices
+from lfjax.physics import chi_t_powder_de
+from lfjax.physics.ions import Ion
+
+CHUNK = 2048
+
+
+@dataclasses.dataclass(frozen=True)
+class GridMode:
+    """A distinct local maximum of the map: (D, E) in K, its linear parameters and fit quality."""
+
+    d_k: float
+    e_k: float
+    log_likelihood: float
+    chi_dia_emu_per_mol: float
+    f_m: float
+    rms_rel_residual: float
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GridScan:
+    """The map on the grid: arrays (n_e, n_d), NaN outside the wedge; modes best first."""
+
+    d_axis_k: np.ndarray
+    e_axis_k: np.ndarray
+    log_likelihood: np.ndarray
+    chi_dia_emu_per_mol: np.ndarray
+    f_m: np.ndarray
+    modes: tuple[GridMode, ...]
+
+
+def wedge_grid(d_max_k: float = 15.0, step_k: float = 0.15) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(d_axis (n_d,), e_axis (n_e,), inside mask (n_e, n_d)) of the canonical wedge in K."""
+    if not (d_max_k > 0 and 0 < step_k <= d_max_k):
+        raise ValueError(f"need d_max_k > 0 and 0 < step_k <= d_max_k; got {d_max_k}, {step_k}")
+    n = int(np.floor(d_max_k / step_k + 1e-9))
+    k = np.arange(-n, n + 1)
+    m = np.arange(0, n + 1)
+    return k * step_k, m * step_k / 3, m[:, None] <= np.abs(k)[None, :]
+
+
+def scan(
+    ion: Ion,
+    temps_k,
+    chi_t_data,
+    *,
+    d_max_k: float = 15.0,
+    step_k: float = 0.15,
+    noise: NoiseModel = NoiseModel(),
+    within: float = 2.0,
+    merge_k: float = 0.5,
+    chi_t_scale=None,
+) -> GridScan:
+    """Profile-likelihood map of a measured chi T (T) over the canonical wedge.
+
+    Args:
+      ion: the ion; temps_k, chi_t_data: (n,) in K and emu K/mol (per ion).
+      d_max_k, step_k: wedge size and D spacing in K (E spacing step_k / 3).
+      noise: likelihood (profiled noise by default; priors give the marginal posterior).
+      within: modes are maxima within this many log-likelihood units of the best.
+      merge_k: maxima closer than this (K, modulo equivalents) count as one.
+      chi_t_scale: optional (n,) factor on the simulated zero-field curve (e.g. a finite-field
+        correction chiT(H)/chiT(0) computed at a reference parameter set).
+    """
+    d_axis, e_axis, inside = wedge_grid(d_max_k, step_k)
+    dd, ee = np.meshgrid(d_axis, e_axis)
+    pts_d, pts_e = dd[inside], ee[inside]
+    with jax.enable_x64(True):
+        temps = jnp.asarray(np.asarray(temps_k, dtype=float))
+        curve = jax.jit(lambda d, e: chi_t_powder_de(ion, d, e, temps, dtype=jnp.float64))
+        pad = (-pts_d.size) % CHUNK
+        d_pad, e_pad = np.pad(pts_d, (0, pad)), np.pad(pts_e, (0, pad))
+        sims = np.concatenate([np.asarray(curve(d_pad[i:i + CHUNK], e_pad[i:i + CHUNK]))
+                               for i in range(0, d_pad.size, CHUNK)])[: pts_d.size]
+    if chi_t_scale is not None:
+        sims = sims * np.asarray(chi_t_scale, dtype=float)
+    fit = linear_fit(sims, temps_k, chi_t_data, noise)
+    maps = {}
+    for key in ("log_likelihood", "chi_dia", "f_m", "rss"):
+        full = np.full(inside.shape, np.nan)
+        full[inside] = fit[key]
+        maps[key] = full
+    modes = _modes(d_axis, e_axis, maps, len(np.asarray(temps_k)), within, merge_k)
+    return GridScan(d_axis, e_axis, maps["log_likelihood"], maps["chi_dia"], maps["f_m"], modes)
+
+
+def _neighbour_max(ll: np.ndarray) -> np.ndarray:
+    """Max over the 8 neighbours of each cell (NaN cells ignored), with E = |D|/3 identified."""
+    padded = np.pad(np.where(np.isnan(ll), -np.inf, ll), 1, constant_values=-np.inf)
+    n_e, n_d = ll.shape
+    best = np.full(ll.shape, -np.inf)
+    for de in (-1, 0, 1):
+        for dk in (-1, 0, 1):
+            if de or dk:
+                best = np.maximum(best, padded[1 + de:1 + de + n_e, 1 + dk:1 + dk + n_d])
+    centre = n_d // 2
+    m, k = np.indices(ll.shape)
+    boundary = m == np.abs(k - centre)
+    mirror = best[m, 2 * centre - k]
+    return np.where(boundary, np.maximum(best, mirror), best)
+
+
+def _modes(d_axis, e_axis, maps, n, within, merge_k) -> tuple[GridMode, ...]:
+    ll = maps["log_likelihood"]
+    top = np.nanmax(ll)
+    is_max = (ll >= _neighbour_max(ll)) & (ll >= top - within)
+    m_idx, k_idx = np.nonzero(is_max)
+    points = np.stack([d_axis[k_idx], e_axis[m_idx]], axis=-1)
+    scores = ll[m_idx, k_idx]
+    modes = []
+    for i in merge_indices(points, scores, merge_k):
+        m, k = m_idx[i], k_idx[i]
+        modes.append(GridMode(
+            d_k=float(d_axis[k]), e_k=float(e_axis[m]), log_likelihood=float(ll[m, k]),
+            chi_dia_emu_per_mol=float(maps["chi_dia"][m, k]), f_m=float(maps["f_m"][m, k]),
+            rms_rel_residual=float(np.sqrt(maps["rss"][m, k] / n)),
+        ))
+    return tuple(modes)

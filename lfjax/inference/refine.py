@@ -1,0 +1,349 @@
+"""Differentiable least-squares refinement of ligand-field parameters against a measured chi T (T).
+
+Model (per ion): chiT_model(T) = f_m chiT(params; T, H) + chi_dia T, with chiT the exact powder
+curve (`chi_t_powder`): zero-field Van Vleck where H = 0, the finite-field powder M/H at the
+measured field per point otherwise. Residuals are relative,
+  r_i = (chiT_model_i - chiT_data_i) / chiT_data_i,
+so every point counts by its relative error, as a constant relative noise implies.
+
+The model is linear in (f_m, chi_dia), so those are projected out in closed form (variable
+projection): Levenberg-Marquardt (optimistix, float64) runs over the ligand-field parameters only,
+from many starts at once (vmap). The exact finite-field curve costs ~100 zero-field ones, so:
+(1) all starts run on a cheap zero-field curve (the fast second-order path for free (D, E), else
+the exact zero-field one) times a fixed correction exact/cheap computed at the first start;
+(2) the distinct results within `polish_within` log-likelihood units of the best are re-solved
+`CORRECTION_ROUNDS` times with the correction recomputed at each one's own parameters (a fixed
+point close to the exact optimum, since the correction varies slowly); (3) one Gauss-Newton step
+on the exact model (kept if it lowers the RSS) removes the remaining difference. 1-sigma errors over all free parameters:
+cov = s^2 (J^T J)^-1, s^2 = RSS / (n - p), J = dr/dtheta at the optimum; an error is NaN along a
+direction the curve does not determine (e.g. E at the mirror lines E = 0 or E = |D|/3). (D, E)
+results are folded to the canonical wedge and solutions within `merge_k` K (modulo the six
+equivalents) merged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+
+from lfjax.inference.likelihood import log_likelihood_from_rss
+from lfjax.inference.modes import canonical_np, merge_indices
+from lfjax.physics import chi_t_powder, chi_t_powder_de
+from lfjax.physics.hamiltonian import normalise_name
+from lfjax.physics.ions import Ion
+
+LINEAR_NAMES = ("chi_dia", "f_m")
+#: Internal scale of each ligand-field parameter by rank k: the solver sees value / scale.
+_SCALE_BY_K = {"2": 1.0, "4": 1e-2, "6": 1e-4}
+#: LM tolerances on the scaled parameters and the loss.
+_RTOL, _ATOL = 1e-8, 1e-10
+#: Data are padded to a multiple of this many points (zero weight) to reuse compiled solvers.
+PAD = 32
+#: Fixed-point rounds of the finite-field correction before the exact Gauss-Newton step.
+CORRECTION_ROUNDS = 2
+MODES = ("fast", "zero", "field")
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """What is fitted: the ion and the free parameters (other Bkq fixed at 0, chi_dia 0, f_m 1).
+
+    Attributes:
+      ion: the ion.
+      free: ligand-field names (D, E or Stevens Bkq, in K) and optionally chi_dia (emu/mol), f_m.
+    """
+
+    ion: Ion
+    free: tuple[str, ...]
+
+    def __post_init__(self):
+        names = tuple(n if n in LINEAR_NAMES else normalise_name(n) for n in self.free)
+        if len(set(names)) != len(names):
+            raise ValueError(f"a free parameter is listed twice: {', '.join(self.free)}")
+        if not any(n not in LINEAR_NAMES for n in names):
+            raise ValueError("free parameters need at least one ligand-field parameter (D, E or Bkq)")
+        folded = {"B20" if n == "D" else "B22" if n == "E" else n for n in names}
+        if len(folded) != len(names):
+            raise ValueError("give D, E or B20, B22, not both (D = 3 B20, E = B22)")
+        object.__setattr__(self, "free", names)
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """The free ligand-field parameters, in `free` order."""
+        return tuple(n for n in self.free if n not in LINEAR_NAMES)
+
+    @property
+    def linear_names(self) -> tuple[str, ...]:
+        """The free linear parameters (chi_dia, f_m), in `free` order."""
+        return tuple(n for n in self.free if n in LINEAR_NAMES)
+
+    @property
+    def is_de(self) -> bool:
+        """True when the ligand field is exactly (D, E): results fold to the canonical wedge."""
+        return set(self.field_names) == {"D", "E"}
+
+    def scales(self) -> np.ndarray:
+        """Internal scale of each ligand-field parameter (K)."""
+        return np.array([1.0 if n in ("D", "E") else _SCALE_BY_K[n[1]] for n in self.field_names])
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Solution:
+    """One refined solution.
+
+    Attributes:
+      values, errors: name -> value and 1-sigma error (K; chi_dia in emu/mol; f_m unitless; NaN =
+        undetermined) for every free parameter, plus chi_dia / f_m at their fixed values if not free.
+      rss: sum of squared relative residuals; rms_rel_residual: sqrt(rss / n).
+      log_likelihood: Gaussian log-likelihood of the relative residuals with the noise profiled
+        (`likelihood.log_likelihood_from_rss`), comparable with the grid map.
+      converged: the solver reported success.
+      residuals_rel: (n,) relative residuals; the model curve is chi_t_data * (1 + residuals_rel).
+    """
+
+    values: dict[str, float]
+    errors: dict[str, float]
+    rss: float
+    rms_rel_residual: float
+    log_likelihood: float
+    converged: bool
+    residuals_rel: np.ndarray
+
+
+def curve(problem: Problem, theta, temps_k, field_oe, mode: str):
+    """chi T (emu K/mol) at scaled ligand-field parameters `theta` (f_m = 1, chi_dia = 0)."""
+    values = theta * jnp.asarray(problem.scales())
+    params = dict(zip(problem.field_names, values))
+    if mode == "fast":
+        return chi_t_powder_de(problem.ion, params["D"], params["E"], temps_k, dtype=jnp.float64)
+    if mode == "zero":
+        return chi_t_powder(problem.ion, params, temps_k)
+    return chi_t_powder(problem.ion, params, temps_k, field_oe=field_oe)
+
+
+def _design(problem: Problem, sim, temps, chi_t):
+    """Columns of the linear parameters (relative units) and the target after fixed ones."""
+    cols = {"chi_dia": temps / chi_t, "f_m": sim / chi_t}
+    fixed = (0.0 if "f_m" in problem.linear_names else sim / chi_t)
+    a = jnp.stack([cols[n] for n in problem.linear_names], axis=-1) if problem.linear_names else None
+    return a, jnp.ones_like(sim) - fixed
+
+
+def projected(problem: Problem, theta, data, mode: str):
+    """(weighted relative residuals (n,), best linear parameters (n_lin,)) at scaled `theta`.
+
+    `data` = (temps_k, chi_t, field_oe, weight, scale): weight 1 for data, 0 for padding (data are
+    padded to a multiple of `PAD` points so that one compiled solver serves many data sets);
+    `scale` multiplies the simulated curve.
+    """
+    temps, chi_t, field, weight, scale = data
+    sim = curve(problem, theta, temps, field, mode) * scale
+    a, target = _design(problem, sim, temps, chi_t)
+    target = target * weight
+    if a is None:
+        return -target, jnp.zeros((0,), sim.dtype)
+    a = a * weight[:, None]
+    beta = jnp.linalg.solve(a.T @ a, a.T @ target)
+    return a @ beta - target, beta
+
+
+@functools.lru_cache(maxsize=32)
+def _batched_solver(problem: Problem, mode: str, max_steps: int):
+    """Jitted, vmapped LM: (starts (m, k) scaled, (temps, chi_t, field, weight), scales (m, n)) -> theta (m, k)."""
+    solver = optx.LevenbergMarquardt(rtol=_RTOL, atol=_ATOL)
+
+    def fn(theta, data):
+        return projected(problem, theta, data, mode)[0]
+
+    def one(theta0, data3, scale):
+        sol = optx.least_squares(fn, solver, theta0, data3 + (scale,), max_steps=max_steps, throw=False)
+        return sol.value
+
+    return jax.jit(jax.vmap(one, in_axes=(0, None, 0)))
+
+
+@functools.lru_cache(maxsize=32)
+def _batched_curve(problem: Problem, mode: str):
+    """Jitted (thetas (m, k), temps, field) -> curves (m, n)."""
+    return jax.jit(jax.vmap(lambda t, temps, field: curve(problem, t, temps, field, mode), in_axes=(0, None, None)))
+
+
+@functools.lru_cache(maxsize=32)
+def _curve_jacobian(problem: Problem, mode: str):
+    """Jitted (theta, temps, field) -> (curve (n,), d curve / d theta (n, k))."""
+    def both(theta, temps, field):
+        f = lambda t: curve(problem, t, temps, field, mode)
+        return f(theta), jax.jacfwd(f)(theta)
+
+    return jax.jit(both)
+
+
+def full_jacobian(problem: Problem, theta, data, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(residuals (n,), J (n, p) in physical units in `problem.free` order, values (p,)), real points only."""
+    temps, chi_t, field, weight, scale = data
+    real = np.asarray(weight) > 0
+    sim, dsim = _curve_jacobian(problem, mode)(jnp.asarray(theta), temps, field)
+    sim, dsim = np.asarray(sim) * np.asarray(scale), np.asarray(dsim) * np.asarray(scale)[:, None]
+    res, beta = (np.asarray(x) for x in projected(problem, jnp.asarray(theta), data, mode))
+    lin = dict(zip(problem.linear_names, beta))
+    f_m = lin.get("f_m", 1.0)
+    y = np.asarray(chi_t)
+    cols = {"chi_dia": np.asarray(temps) / y, "f_m": sim / y}
+    nl = dict(zip(problem.field_names, (f_m * dsim / y[:, None] / problem.scales()).T))
+    nl_values = dict(zip(problem.field_names, np.asarray(theta) * problem.scales()))
+    jac = np.stack([cols[n] if n in LINEAR_NAMES else nl[n] for n in problem.free], axis=-1)
+    values = np.array([lin[n] if n in LINEAR_NAMES else nl_values[n] for n in problem.free])
+    return res[real], jac[real], values
+
+
+def refine(
+    problem: Problem,
+    temps_k,
+    chi_t_data,
+    field_oe,
+    starts: np.ndarray,
+    *,
+    merge_k: float = 0.5,
+    max_steps: int = 100,
+    max_polish: int = 6,
+    polish_within: float = 20.0,
+) -> list[Solution]:
+    """Refines from every start and returns the distinct solutions, best (lowest RSS) first.
+
+    Args:
+      problem: ion and free parameters.
+      temps_k, chi_t_data: (n,) in K and emu K/mol per ion (chi T > 0).
+      field_oe: (n,) measuring field per point in Oe, or all 0 for zero-field data.
+      starts: (m, k) starting ligand-field values (K), columns in `problem.field_names` order
+        (the linear parameters need no start). The first row also sets the field correction.
+      merge_k: solutions closer than this (K; modulo equivalents for (D, E)) are one solution.
+      max_steps: LM steps per start.
+      max_polish: how many of the best distinct stage-1 solutions get the exact polish.
+      polish_within: only stage-1 solutions within this many log-likelihood units of the best do.
+    """
+    temps = np.asarray(temps_k, dtype=float)
+    y = np.asarray(chi_t_data, dtype=float)
+    field = np.broadcast_to(np.asarray(field_oe, dtype=float), temps.shape)
+    starts = np.atleast_2d(np.asarray(starts, dtype=float))
+    n, p, k = temps.size, len(problem.free), len(problem.field_names)
+    if starts.shape[1] != k:
+        raise ValueError(f"starts must have {k} columns ({', '.join(problem.field_names)}); got {starts.shape[1]}")
+    if n <= p:
+        raise ValueError(f"{n} points cannot determine {p} free parameters")
+    if not np.all(y > 0):
+        raise ValueError("chi T must be > 0 at every point for relative residuals")
+    has_field = bool(np.any(field > 0))
+    if has_field and not np.all(field > 0):
+        raise ValueError("the data mix zero-field and finite-field points; fit one segment at a time")
+    exact = "field" if has_field else "zero"
+    cheap = "fast" if problem.is_de else "zero"
+    solve = _batched_solver(problem, cheap, max_steps)
+    pad = (-n) % PAD
+    padded = [np.concatenate([a, np.full(pad, a[-1])]) for a in (temps, y, field)]
+    weight = np.concatenate([np.ones(n), np.zeros(pad)])
+    with jax.enable_x64(True):
+        data = tuple(jnp.asarray(a) for a in (*padded, weight))
+        scaled = jnp.asarray(starts / problem.scales())
+        ratio = _ratio(problem, scaled[:1], data, exact, cheap)
+        theta = np.asarray(solve(scaled, data, jnp.broadcast_to(ratio, (scaled.shape[0], n + pad))))
+        theta, rss = _distinct(problem, theta, data + (ratio[0],), cheap, merge_k)
+        best_ll = log_likelihood_from_rss(rss[0], n)
+        theta = theta[(log_likelihood_from_rss(rss, n) >= best_ll - polish_within)][:max_polish]
+        for _ in range(CORRECTION_ROUNDS):
+            theta = np.asarray(solve(jnp.asarray(theta), data, _ratio(problem, jnp.asarray(theta), data, exact, cheap)))
+        theta = _fold(problem, theta)
+        exact_data = data + (jnp.ones(n + pad),)
+        solutions = [_summarise(problem, t, exact_data, exact) for t in theta]
+    return _merge_solutions(problem, solutions, merge_k)
+
+
+def _ratio(problem, thetas, data, exact, cheap):
+    """Exact / cheap curve at each theta, (m, n): the correction held fixed in a cheap solve."""
+    if exact == cheap:
+        return jnp.ones((thetas.shape[0], data[0].shape[0]))
+    temps, _, field, _ = data
+    return _batched_curve(problem, exact)(thetas, temps, field) / _batched_curve(problem, cheap)(thetas, temps, field)
+
+
+def _fold(problem: Problem, theta: np.ndarray) -> np.ndarray:
+    """Scaled theta with (D, E) moved to the canonical wedge (their scale is 1)."""
+    if not problem.is_de:
+        return theta
+    i_d, i_e = problem.field_names.index("D"), problem.field_names.index("E")
+    out = theta.copy()
+    out[..., [i_d, i_e]] = canonical_np(theta[..., i_d], theta[..., i_e])
+    return out
+
+
+def _distinct(problem, theta, data, mode, merge_k):
+    """(folded distinct solutions (m, k), their RSS (m,)), best first, duplicates merged."""
+    folded = _fold(problem, theta)
+    res = jax.vmap(lambda t: projected(problem, t, data, mode)[0])(jnp.asarray(folded))
+    rss = np.sum(np.asarray(res) ** 2, axis=1)
+    good = np.all(np.isfinite(folded), axis=1) & np.isfinite(rss)
+    if not good.any():
+        raise ValueError("every refinement diverged; check the data and the free parameters")
+    folded, rss = folded[good], rss[good]
+    keep = _merge_order(problem, folded * problem.scales(), rss, merge_k)
+    return folded[keep], rss[keep]
+
+
+def _merge_order(problem: Problem, points: np.ndarray, rss: np.ndarray, merge_k: float) -> list[int]:
+    """Indices best first, dropping points within merge_k K of a better one (modulo equivalents for D, E)."""
+    if problem.is_de:
+        order = [problem.field_names.index("D"), problem.field_names.index("E")]
+        return merge_indices(points[:, order], -rss, merge_k)
+    keep: list[int] = []
+    for i in np.argsort(rss, kind="stable"):
+        if all(np.linalg.norm(points[i] - points[j]) > merge_k for j in keep):
+            keep.append(int(i))
+    return keep
+
+
+def _merge_solutions(problem: Problem, solutions: list[Solution], merge_k: float) -> list[Solution]:
+    points = np.array([[s.values[n] for n in problem.field_names] for s in solutions])
+    rss = np.array([s.rss for s in solutions])
+    return [solutions[i] for i in _merge_order(problem, points, rss, merge_k)]
+
+
+def _summarise(problem: Problem, theta, data, mode) -> Solution:
+    """One Gauss-Newton step on the exact model from `theta`, then values, errors and fit quality."""
+    res, jac, values = full_jacobian(problem, theta, data, mode)
+    step = np.linalg.lstsq(jac, -res, rcond=1e-10)[0]
+    k_idx = [problem.free.index(n) for n in problem.field_names]
+    moved = _fold(problem, theta + step[k_idx] / problem.scales())
+    res_new, jac_new, values_new = full_jacobian(problem, moved, data, mode)
+    improved = bool(res_new @ res_new <= res @ res)
+    if improved:
+        res, jac, values = res_new, jac_new, values_new
+    n, p = res.size, len(problem.free)
+    rss = float(res @ res)
+    converged = bool(np.max(np.abs(step[k_idx] / problem.scales())) < 0.05) or not improved
+    cov = covariance(jac, rss / (n - p))
+    values = dict(zip(problem.free, values.tolist()))
+    errors = dict(zip(problem.free, np.sqrt(np.diag(cov)).tolist()))
+    for name, fixed in (("chi_dia", 0.0), ("f_m", 1.0)):
+        values.setdefault(name, fixed)
+        errors.setdefault(name, 0.0)
+    return Solution(values=values, errors=errors, rss=rss, rms_rel_residual=float(np.sqrt(rss / n)),
+                    log_likelihood=float(log_likelihood_from_rss(rss, n)), converged=converged,
+                    residuals_rel=res)
+
+
+def covariance(jac: np.ndarray, s2: float) -> np.ndarray:
+    """s^2 (J^T J)^-1 (columns normalised for conditioning); NaN for undetermined parameters."""
+    norm = np.linalg.norm(jac, axis=0)
+    norm = np.where(norm > 0, norm, 1.0)
+    eigval, eigvec = np.linalg.eigh((jac / norm).T @ (jac / norm))
+    null = eigval <= 1e-10 * max(eigval.max(), 1e-300)
+    inv = eigvec[:, ~null] @ np.diag(1 / eigval[~null]) @ eigvec[:, ~null].T
+    cov = s2 * inv / np.outer(norm, norm)
+    undetermined = np.any(np.abs(eigvec[:, null]) > 1e-3, axis=1)
+    cov[undetermined, :] = np.nan
+    cov[:, undetermined] = np.nan
+    return cov

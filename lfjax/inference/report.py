@@ -1,0 +1,113 @@
+"""result.json and the fit figure of a `FitResult`, written atomically and only when complete."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from lfjax.inference.fit import FitResult
+from lfjax.inference.refine import Solution
+
+RESULT_NAME = "result.json"
+FIGURE_NAME = "fit.png"
+
+
+def _num(x) -> float | None:
+    """JSON-safe float: NaN / inf become null."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def solution_record(s: Solution, best_log_likelihood: float) -> dict:
+    """One entry of `solutions`: D, E (K) with errors, linear parameters, Bkq with _err, fit quality."""
+    v, e = s.values, s.errors
+    d = v.get("D", 3 * v.get("B20", 0.0))
+    d_err = e.get("D", 3 * e.get("B20", 0.0))
+    record = {
+        "D_K": _num(d), "E_K": _num(v.get("E", v.get("B22", 0.0))),
+        "D_err_K": _num(d_err), "E_err_K": _num(e.get("E", e.get("B22", 0.0))),
+        "chi_dia_emu_per_mol": _num(v["chi_dia"]), "chi_dia_err_emu_per_mol": _num(e["chi_dia"]),
+        "f_m": _num(v["f_m"]), "f_m_err": _num(e["f_m"]),
+        "posterior_mass": None,
+        "rms_rel_residual": _num(s.rms_rel_residual),
+        "log_likelihood": _num(s.log_likelihood),
+        "delta_log_likelihood": _num(s.log_likelihood - best_log_likelihood),
+        "converged": bool(s.converged),
+    }
+    for name, value in v.items():
+        if name.startswith("B"):
+            record[f"{name}_K"] = _num(value)
+            record[f"{name}_err_K"] = _num(e[name])
+    return record
+
+
+def result_dict(result: FitResult) -> dict:
+    """The content of result.json."""
+    m = result.measurement
+    best = result.solutions[0].log_likelihood
+    config = {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
+              for k, v in dataclasses.asdict(result.config).items()}
+    fields = np.unique(np.round(m.field_oe, 1))
+    return {
+        "ion": result.problem.ion.name,
+        "model": "least-squares",
+        "free": list(result.problem.free),
+        "input": {
+            "file": m.source, "format": m.fmt, "segment": m.segment, "n_points": m.n_points,
+            "T_range_K": list(m.t_range_k),
+            "field_oe": float(fields[0]) if fields.size == 1 else [float(f) for f in fields],
+            "ions_per_formula": m.ions_per_formula, "warnings": list(m.warnings),
+        },
+        "data": {"T_K": m.temps_k.tolist(), "chiT_emu_K_per_mol": m.chi_t_emu_k_per_mol.tolist()},
+        "solutions": [solution_record(s, best) for s in result.solutions],
+        "equivalents": [[_num(d), _num(e)] for d, e in result.equivalents],
+        "grid_modes": None if result.grid_modes is None else [
+            {"D_K": g.d_k, "E_K": g.e_k, "log_likelihood": g.log_likelihood, "rms_rel_residual": g.rms_rel_residual}
+            for g in result.grid_modes],
+        "residual_definition": "(chiT_model - chiT_data) / chiT_data",
+        "wall_s": result.wall_s,
+        "config": config,
+    }
+
+
+def fit_plot(result: FitResult, max_curves: int = 4):
+    """The figure: data, up to `max_curves` solutions, residuals."""
+    from lfjax.plotting.fit import fit_figure
+
+    m = result.measurement
+    models = {}
+    for i, s in enumerate(result.solutions[:max_curves]):
+        lf = ", ".join(f"{k}={v:.3g}" for k, v in s.values.items() if k not in ("chi_dia", "f_m"))
+        models[f"#{i + 1} {lf} (rms {100 * s.rms_rel_residual:.2f} %)"] = m.chi_t_emu_k_per_mol * (1 + s.residuals_rel)
+    title = f"{result.problem.ion.name}: {Path(m.source).name}, {m.segment}"
+    return fit_figure(m.temps_k, m.chi_t_emu_k_per_mol, models, title=title)
+
+
+def write_outputs(result: FitResult, out_dir: str | os.PathLike) -> list[Path]:
+    """Writes result.json and fit.png into `out_dir`; nothing appears unless both are complete."""
+    out = Path(out_dir)
+    text = json.dumps(result_dict(result), indent=2, allow_nan=False)
+    fig = fit_plot(result)
+    out.mkdir(parents=True, exist_ok=True)
+    temps: list[Path] = []
+    try:
+        for name in (RESULT_NAME, FIGURE_NAME):
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+            os.close(fd)
+            temps.append(Path(tmp))
+        temps[0].write_text(text)
+        fig.savefig(temps[1], dpi=110, format="png")
+        targets = [out / RESULT_NAME, out / FIGURE_NAME]
+        for tmp, target in zip(temps, targets):
+            os.replace(tmp, target)
+        return targets
+    finally:
+        for tmp in temps:
+            if tmp.exists():
+                tmp.unlink()
