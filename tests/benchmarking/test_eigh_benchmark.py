@@ -40,7 +40,8 @@ def test_every_path_reports_figures(report):
             assert run["matrices_per_s"] == pytest.approx(run["curves_per_s"] * entry["matrices_per_curve"])
         assert entry["peak_rss_mib"] > 0 and entry["rss_peak_increase_mib"] >= 0
     assert report["results"]["numpy_loop"]["extrapolated"] is True
-    assert report["results"]["general_de_f32"]["matrices_per_curve"] == 64
+    assert report["results"]["general_de_f32"]["matrices_per_curve"] == 1
+    assert report["results"]["general_de_f32"]["matrix_size"] == 16
     assert report["results"]["fast_de_f32"]["matrix_size"] == 8
 
 
