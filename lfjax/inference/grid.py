@@ -5,8 +5,8 @@ boundary E = |D|/3 falls on grid points. Each point's zero-field powder chi T co
 second-order path (`chi_t_powder_de`, float64); (f_m, chi_dia) are solved in closed form
 (`likelihood.linear_fit`: profiled, or integrated out under Gaussian priors for the exact
 marginal posterior). Modes are grid local maxima (8 neighbours, with (D, |D|/3) and (-D, |D|/3)
-identified) within `within` log-likelihood units of the best, merged closer than `merge_k` K
-(modulo the six equivalents). This is the completeness check for refinement and a test oracle.
+identified) with a topographic prominence of at least `min_prominence`, within `within`
+log-likelihood units of the best, merged closer than `merge_k` K (modulo the six equivalents). This is the completeness check for refinement and a test oracle.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def scan(
     noise: NoiseModel = NoiseModel(),
     within: float = 2.0,
     merge_k: float = 0.5,
+    min_prominence: float = 0.2,
     chi_t_scale=None,
 ) -> GridScan:
     """Profile-likelihood map of a measured chi T (T) over the canonical wedge.
@@ -79,6 +80,8 @@ def scan(
       noise: likelihood (profiled noise by default; priors give the marginal posterior).
       within: modes are maxima within this many log-likelihood units of the best.
       merge_k: maxima closer than this (K, modulo equivalents) count as one.
+      min_prominence: a maximum must rise this many log-likelihood units above the saddle that
+        joins it to a higher one (removes grid artefacts along flat, oblique ridges).
       chi_t_scale: optional (n,) factor on the simulated zero-field curve (e.g. a finite-field
         correction chiT(H)/chiT(0) computed at a reference parameter set).
     """
@@ -100,30 +103,67 @@ def scan(
         full = np.full(inside.shape, np.nan)
         full[inside] = fit[key]
         maps[key] = full
-    modes = _modes(d_axis, e_axis, maps, len(np.asarray(temps_k)), within, merge_k)
+    modes = _modes(d_axis, e_axis, maps, len(np.asarray(temps_k)), within, merge_k, min_prominence)
     return GridScan(d_axis, e_axis, maps["log_likelihood"], maps["chi_dia"], maps["f_m"], modes)
 
 
-def _neighbour_max(ll: np.ndarray) -> np.ndarray:
-    """Max over the 8 neighbours of each cell (NaN cells ignored), with E = |D|/3 identified."""
-    padded = np.pad(np.where(np.isnan(ll), -np.inf, ll), 1, constant_values=-np.inf)
-    n_e, n_d = ll.shape
-    best = np.full(ll.shape, -np.inf)
-    for de in (-1, 0, 1):
-        for dk in (-1, 0, 1):
-            if de or dk:
-                best = np.maximum(best, padded[1 + de:1 + de + n_e, 1 + dk:1 + dk + n_d])
+def _neighbours(inside: np.ndarray):
+    """Yields (flat index, flat indices of its neighbours) over the wedge: 8 neighbours, with the
+    boundary points (D, |D|/3) and (-D, |D|/3) identified (they are equivalent)."""
+    n_e, n_d = inside.shape
     centre = n_d // 2
-    m, k = np.indices(ll.shape)
-    boundary = m == np.abs(k - centre)
-    mirror = best[m, 2 * centre - k]
-    return np.where(boundary, np.maximum(best, mirror), best)
+    for m, k in zip(*np.nonzero(inside)):
+        sources = [(m, k)] + ([(m, 2 * centre - k)] if m == abs(k - centre) and k != centre else [])
+        found = set()
+        for sm, sk in sources:
+            for dm in (-1, 0, 1):
+                for dk in (-1, 0, 1):
+                    mm, kk = sm + dm, sk + dk
+                    if 0 <= mm < n_e and 0 <= kk < n_d and inside[mm, kk] and (mm, kk) != (m, k):
+                        found.add(mm * n_d + kk)
+        yield m * n_d + k, found
 
 
-def _modes(d_axis, e_axis, maps, n, within, merge_k) -> tuple[GridMode, ...]:
+def prominences(ll: np.ndarray) -> np.ndarray:
+    """Topographic prominence of every local maximum of the wedge map (0 elsewhere, inf at the top).
+
+    Points are added from the highest down (union-find); when two rising regions meet at a saddle
+    the lower peak's prominence is its height above that saddle. Ridges that are not aligned with
+    the grid produce chains of grid maxima with tiny prominence; this filters them out.
+    """
+    inside = ~np.isnan(ll)
+    flat = ll.ravel()
+    adjacency = dict(_neighbours(inside))
+    parent: dict[int, int] = {}
+    peak: dict[int, int] = {}
+    prom = np.zeros(flat.size)
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in sorted(adjacency, key=lambda j: -flat[j]):
+        roots = {find(j) for j in adjacency[i] if j in parent}
+        parent[i] = i
+        if not roots:
+            peak[i] = i
+            continue
+        top = max(roots, key=lambda r: flat[peak[r]])
+        for r in roots - {top}:
+            prom[peak[r]] = flat[peak[r]] - flat[i]
+            parent[r] = top
+        parent[i] = top
+    for r in {find(i) for i in parent}:
+        prom[peak[r]] = np.inf
+    return prom.reshape(ll.shape)
+
+
+def _modes(d_axis, e_axis, maps, n, within, merge_k, min_prominence) -> tuple[GridMode, ...]:
     ll = maps["log_likelihood"]
     top = np.nanmax(ll)
-    is_max = (ll >= _neighbour_max(ll)) & (ll >= top - within)
+    is_max = (prominences(ll) >= min_prominence) & (ll >= top - within)
     m_idx, k_idx = np.nonzero(is_max)
     points = np.stack([d_axis[k_idx], e_axis[m_idx]], axis=-1)
     scores = ll[m_idx, k_idx]

@@ -1,8 +1,8 @@
 """Splitting a file's rows into measurement segments by field.
 
 Rows are walked in file order and cut into runs of one field (fields agree within
-`max(FIELD_ABS_TOL_OE, FIELD_REL_TOL * |H|)`). A run of at least `MIN_RUN` rows is a
-temperature run M(T) at that field; consecutive shorter runs form one field sweep M(H).
+`max(FIELD_ABS_TOL_OE, FIELD_REL_TOL * |H|)`). A run of at least `MIN_RUN` rows (or the only
+run) is a temperature run M(T) at that field; consecutive shorter runs form one field sweep M(H).
 Temperature runs at the same field (e.g. cooling, then warming) form one segment.
 """
 
@@ -49,7 +49,7 @@ def split_segments(fields_oe: np.ndarray, temps_k: np.ndarray) -> list[Segment]:
     t_runs: list[tuple[float, list[int]]] = []
     sweeps: list[list[int]] = []
     for run in runs:
-        if len(run) >= MIN_RUN:
+        if len(run) >= MIN_RUN or len(runs) == 1:
             field = float(np.median(fields_oe[run]))
             match = next((tr for tr in t_runs if same_field(tr[0], field)), None)
             if match is None:
