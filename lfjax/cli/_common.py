@@ -36,3 +36,18 @@ def enable_x64() -> None:
     import jax
 
     jax.config.update("jax_enable_x64", True)
+
+
+def enable_compilation_cache() -> None:
+    """Persistent XLA compilation cache (~/.cache/lfjax/xla, or $LFJAX_CACHE_DIR): repeated runs skip compiling."""
+    import os
+
+    import jax
+
+    cache = os.environ.get("LFJAX_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "lfjax", "xla")
+    try:
+        os.makedirs(cache, exist_ok=True)
+    except OSError:
+        return  # a read-only home: run without the cache
+    jax.config.update("jax_compilation_cache_dir", cache)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)

@@ -7,6 +7,7 @@ import typer
 from lfjax.cli.bench import bench
 from lfjax.cli.evaluate import evaluate
 from lfjax.cli.fit import fit
+from lfjax.cli.infer import infer
 from lfjax.cli.simulate import simulate
 from lfjax.cli.train import plot_training, train
 
@@ -18,6 +19,7 @@ app.command("plot-training")(plot_training)
 app.command()(bench)
 app.command()(evaluate)
 app.command()(fit)
+app.command()(infer)
 
 
 @app.callback()

@@ -114,17 +114,30 @@ def run_fit(config: FitConfig) -> FitResult:
     solutions = refine(problem, m.temps_k, m.chi_t_emu_k_per_mol, m.field_oe, starts, merge_k=config.merge_k)
     modes = None
     if grid_ok:
-        scale = _field_scale(problem, m, solutions[0])
-        modes = scan(the_ion, m.temps_k, m.chi_t_emu_k_per_mol, d_max_k=config.d_max_k, step_k=config.grid_step_k,
-                     merge_k=config.merge_k, chi_t_scale=scale).modes
-        missing = [md for md in modes if not any(
-            equivalence_distance((s.values["D"], s.values["E"]), (md.d_k, md.e_k)) <= config.merge_k for s in solutions)]
-        if missing:
-            extra = np.array([[md.d_k, md.e_k] for md in missing])[:, np.argsort(order)]
-            more = refine(problem, m.temps_k, m.chi_t_emu_k_per_mol, m.field_oe, extra, merge_k=config.merge_k)
-            solutions = _merge(solutions + more, config.merge_k)
+        solutions, modes = grid_complete(problem, m, solutions, d_max_k=config.d_max_k,
+                                         step_k=config.grid_step_k, merge_k=config.merge_k)
     return FitResult(config=config, measurement=m, problem=problem, solutions=tuple(solutions),
                      grid_modes=modes, wall_s=time.perf_counter() - start)
+
+
+def grid_complete(problem: Problem, m: Measurement, solutions: list[Solution], *, d_max_k: float,
+                  step_k: float, merge_k: float) -> tuple[list[Solution], tuple[GridMode, ...]]:
+    """Adds every grid maximum-likelihood mode that no solution lies within `merge_k` of.
+
+    The wedge is scanned with the finite-field correction of the best solution; each missing
+    mode is refined and merged in. Returns (solutions best first, the grid's modes).
+    """
+    scale = _field_scale(problem, m, solutions[0])
+    modes = scan(problem.ion, m.temps_k, m.chi_t_emu_k_per_mol, d_max_k=d_max_k, step_k=step_k,
+                 merge_k=merge_k, chi_t_scale=scale).modes
+    missing = [md for md in modes if not any(
+        equivalence_distance((s.values["D"], s.values["E"]), (md.d_k, md.e_k)) <= merge_k for s in solutions)]
+    if missing:
+        order = [problem.field_names.index("D"), problem.field_names.index("E")]
+        extra = np.array([[md.d_k, md.e_k] for md in missing])[:, np.argsort(order)]
+        more = refine(problem, m.temps_k, m.chi_t_emu_k_per_mol, m.field_oe, extra, merge_k=merge_k)
+        solutions = _merge(list(solutions) + more, merge_k)
+    return list(solutions), modes
 
 
 def _grid_seeds(problem: Problem, m: Measurement, config: FitConfig, scale) -> np.ndarray:

@@ -34,3 +34,31 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> None:
     fmt = Path(path).suffix.lstrip(".") or "png"
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format=fmt, bbox_inches="tight")
+
+
+def write_files(out_dir: str | os.PathLike, writers: dict[str, "callable"]) -> list[Path]:
+    """Writes several files into `out_dir` all-or-nothing.
+
+    Each writer is called with a temporary path beside its target; only when every writer has
+    succeeded are the files renamed onto their names, so a failure leaves `out_dir` as it was.
+
+    Args:
+      out_dir: the folder (created if missing).
+      writers: file name -> function(path) that writes that file.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    temps: dict[str, Path] = {}
+    try:
+        for name, write in writers.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=Path(name).suffix, dir=out)
+            os.close(fd)
+            temps[name] = Path(tmp)
+            write(temps[name])
+        for name, tmp in temps.items():
+            os.replace(tmp, out / name)
+        return [out / name for name in writers]
+    finally:
+        for tmp in temps.values():
+            if tmp.exists():
+                tmp.unlink()
