@@ -56,3 +56,25 @@ def truth_vs_estimate_figure(truth_de: np.ndarray, estimate_de: np.ndarray, titl
         ax.set_ylabel(f"estimated {name} (K)")
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+def image_grid_figure(images, row_labels, col_labels, title: str = "", cell_in: float = 2.6) -> Figure:
+    """A grid of already-rendered images (rows x cols of (h, w, c) arrays) with row and column labels."""
+    n_rows, n_cols = len(images), len(images[0])
+    fig = Figure(figsize=(cell_in * n_cols, cell_in * 0.85 * n_rows + 0.4))
+    axes = np.asarray(fig.subplots(n_rows, n_cols, squeeze=False))
+    for i in range(n_rows):
+        for j in range(n_cols):
+            ax = axes[i, j]
+            ax.imshow(images[i][j])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for side in ax.spines.values():
+                side.set_visible(False)
+            if i == 0:
+                ax.set_title(col_labels[j], fontsize=9)
+            if j == 0:
+                ax.set_ylabel(row_labels[i], fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.subplots_adjust(wspace=0.02, hspace=0.08)
+    return fig
