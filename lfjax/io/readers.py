@@ -6,7 +6,7 @@ The reader turns what the instrument wrote into chi T per mole of magnetic ion (
 Rows at zero field (M / H undefined) and non-numeric rows are skipped with a counted warning;
 a file with several segments (a field sweep, temperature runs at different fields) must be told
 which one to use (`field_oe`). Rows are sorted by T; repeated temperatures (within
-`max(2e-3 K, 5e-4 T)`) are averaged. Every refusal is a `ReaderError` (a ValueError) whose
+`max(2e-3 K, 1e-4 T)`) are averaged. Every refusal is a `ReaderError` (a ValueError) whose
 one-line message names the file (and line) and the likely fix.
 """
 
@@ -26,7 +26,7 @@ FORMATS = ("auto", "qd", "table")
 MIN_POINTS = 5
 ZERO_FIELD_OE = 0.5
 MERGE_ABS_K = 2e-3
-MERGE_REL = 5e-4
+MERGE_REL = 1e-4
 
 __all__ = ["FORMATS", "Measurement", "ReaderError", "read_measurement"]
 
