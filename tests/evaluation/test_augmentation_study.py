@@ -1,0 +1,43 @@
+"""The augmentation study script in --quick mode (tiny models trained on the spot)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("augmentation_study", REPO / "benchmarks" / "augmentation_study.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_quick_study_writes_tables_and_figures(tmp_path):
+    import typer
+
+    app = typer.Typer()
+    app.command()(_script().main)
+    out = tmp_path / "aug"
+    result = CliRunner().invoke(app, ["--quick", "--out", str(out), "--n-random", "4", "--samples", "100"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((out / "augmentation.json").read_text())
+    assert [r["sigma_dia"] for r in record["rows"]] == [0.0, 0.0005, 0.002, 0.005]
+    assert {c["curve"] for c in record["rows"][0]["named"]} == {"axial", "rhombic"}
+    assert record["rows"][0]["random"]["n"] == 4
+    assert (out / "augmentation.md").read_text().count("| 0.005 |") == 3
+    for name in ("vae_grid.png", "inn_grid.png", "figures/aug_0_axial_vae.png", "figures/aug_005_rhombic_inn.png"):
+        assert (out / name).is_file()
+
+
+def test_reuse_without_models_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        _script().main(workdir_root=tmp_path, out=tmp_path / "o", steps=None, no_train=True, n_random=2,
+                       samples=10, seed=0, quick=False)
