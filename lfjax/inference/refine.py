@@ -242,6 +242,8 @@ def refine(
         raise ValueError("the data mix zero-field and finite-field points; fit one segment at a time")
     exact = "field" if has_field else "zero"
     cheap = "fast" if problem.is_de else "zero"
+    if cheap == "fast":  # its derivative is undefined exactly at D = E = 0 (all levels degenerate)
+        starts = np.where(np.all(np.abs(starts) < 1e-6, axis=1, keepdims=True), 1e-3, starts)
     solve = _batched_solver(problem, cheap, max_steps)
     pad = (-n) % PAD
     padded = [np.concatenate([a, np.full(pad, a[-1])]) for a in (temps, y, field)]

@@ -23,7 +23,7 @@ def simulated(truth, seed, field_oe=0.0, n=50):
     """An irregular measurement from 1.8 K: (temps, chi T per ion, rss of the truth)."""
     d, e, chi_dia, f_m = truth
     rng = np.random.default_rng(seed)
-    temps = np.sort(np.concatenate([[1.8], rng.uniform(1.8, 20, n // 2), rng.uniform(20, 300, n - 1 - n // 2)]))
+    temps = np.geomspace(1.8, 300, n) * np.concatenate([[1.0], 1 + rng.uniform(-0.03, 0.03, n - 1)])
     with jax.enable_x64(True):
         exact = np.asarray(chi_t_powder(ER, {"D": d, "E": e}, temps, field_oe=field_oe))
     clean = f_m * exact + chi_dia * temps
@@ -112,3 +112,14 @@ def test_problem_validation():
         Problem(ER, ("chi_dia", "f_m"))
     with pytest.raises(ValueError, match="unknown parameter"):
         Problem(ER, ("D", "Q7"))
+
+
+@pytest.mark.slow
+def test_stevens_parameters_b20_b22_reproduce_the_d_e_fit():
+    temps, data, _ = simulated((-6.0, 0.4, 0.002, 0.98), 7, n=40)
+    de = refine(PROBLEM, temps, data, np.zeros_like(temps), _wedge_starts(8, 7))[0]
+    bkq = Problem(ER, ("B20", "B22", "chi_dia", "f_m"))
+    starts = _wedge_starts(8, 7) / np.array([3.0, 1.0])
+    best = refine(bkq, temps, data, np.zeros_like(temps), starts)[0]
+    assert best.rss == pytest.approx(de.rss, rel=1e-6)
+    assert equivalence_distance((3 * best.values["B20"], best.values["B22"]), (de.values["D"], de.values["E"])) < 1e-3
