@@ -25,7 +25,7 @@ def fit(
     quantity: Annotated[Optional[str], typer.Option(help="Table column: chiT, chi or moment.")] = None,
     units: Annotated[Optional[str], typer.Option(help="Table units: cgs or si.")] = None,
     field_oe: Annotated[Optional[float], typer.Option(help="Segment to use (Oe), or the field of a table without one.")] = None,
-    format: Annotated[str, typer.Option("--format", help="auto, qd or table.")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", help="auto, qd or table.")] = "auto",
     out: Annotated[Optional[Path], typer.Option(help="Output folder for result.json and fit.png.")] = None,
 ) -> None:
     """Fit ligand-field parameters to chi T (T) by multi-start least squares; list every distinct solution."""
@@ -36,7 +36,7 @@ def fit(
 
     config = FitConfig(
         data=data, ion=ion, g=g, free=tuple(p.strip() for p in free.split(",") if p.strip()), starts=starts,
-        seed=seed, d_max_k=d_max, fmt=format, quantity=quantity, units=units, field_oe=field_oe,
+        seed=seed, d_max_k=d_max, fmt=fmt, quantity=quantity, units=units, field_oe=field_oe,
         mass_mg=mass_mg, molar_mass_g_per_mol=molar_mass, ions_per_formula=ions_per_formula,
     )
     result = run_fit(config)

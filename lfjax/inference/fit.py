@@ -106,9 +106,10 @@ def run_fit(config: FitConfig) -> FitResult:
     )
     key = jax.random.key(config.seed)
     starts = draw_starts(problem, config.starts, config.d_max_k, key=key)
+    # The grid seeds any (D, E) model; it checks completeness when it profiles the same parameters.
     grid_ok = problem.is_de and set(problem.linear_names) == set(LINEAR_NAMES)
     order = [problem.field_names.index("D"), problem.field_names.index("E")] if problem.is_de else None
-    if grid_ok:
+    if problem.is_de:
         seeds = _grid_seeds(problem, m, config, scale=None)
         starts = np.concatenate([seeds[:, np.argsort(order)], starts])
     solutions = refine(problem, m.temps_k, m.chi_t_emu_k_per_mol, m.field_oe, starts, merge_k=config.merge_k)
