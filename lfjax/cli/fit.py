@@ -48,8 +48,13 @@ def fit(
     typer.echo("  #  " + "  ".join(f"{n:>18}" for n in names) + "   rms_rel  dlogL")
     best = result.solutions[0].log_likelihood
     for i, s in enumerate(result.solutions, 1):
-        cells = "  ".join(f"{s.values[n]:>9.4g} ±{s.errors[n]:<8.2g}" for n in names)
+        cells = "  ".join(f"{s.values[n]:>9.4g} ±{_err(s.errors[n]):<8}" for n in names)
         typer.echo(f"{i:>3}  {cells}  {s.rms_rel_residual:8.2e}  {s.log_likelihood - best:5.2f}")
     if out is not None:
         paths = write_outputs(result, out)
         typer.echo(f"wrote {', '.join(str(p) for p in paths)} ({result.wall_s:.1f} s)", err=True)
+
+
+def _err(value: float) -> str:
+    """A 1-sigma error for the table; undetermined (NaN) errors read n/a."""
+    return "n/a" if value != value else f"{value:.2g}"

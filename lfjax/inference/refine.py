@@ -42,6 +42,8 @@ LINEAR_NAMES = ("chi_dia", "f_m")
 _SCALE_BY_K = {"2": 1.0, "4": 1e-2, "6": 1e-4}
 #: LM tolerances on the scaled parameters and the loss.
 _RTOL, _ATOL = 1e-8, 1e-10
+#: (D, E) closer than this (K) to a mirror line of the wedge get NaN errors (`_mirror_errors`).
+MIRROR_TOL_K = 1e-3
 #: Data are padded to a multiple of this many points (zero weight) to reuse compiled solvers.
 PAD = 32
 #: Fixed-point rounds of the finite-field correction before the exact Gauss-Newton step.
@@ -329,12 +331,24 @@ def _summarise(problem: Problem, theta, data, mode) -> Solution:
     cov = covariance(jac, rss / (n - p))
     values = dict(zip(problem.free, values.tolist()))
     errors = dict(zip(problem.free, np.sqrt(np.diag(cov)).tolist()))
+    if problem.is_de:
+        _mirror_errors(values, errors)
     for name, fixed in (("chi_dia", 0.0), ("f_m", 1.0)):
         values.setdefault(name, fixed)
         errors.setdefault(name, 0.0)
     return Solution(values=values, errors=errors, rss=rss, rms_rel_residual=float(np.sqrt(rss / n)),
                     log_likelihood=float(log_likelihood_from_rss(rss, n)), converged=converged,
                     residuals_rel=res)
+
+
+def _mirror_errors(values: dict, errors: dict) -> None:
+    """NaN errors on the mirror lines of the wedge, where the curve is even in the distance to the
+    line and the first-order (Jacobian) error is undefined: E at E = 0; D and E at E = |D|/3."""
+    d, e = values["D"], values["E"]
+    if e < MIRROR_TOL_K:
+        errors["E"] = float("nan")
+    if abs(e - abs(d) / 3) < MIRROR_TOL_K:
+        errors["D"] = errors["E"] = float("nan")
 
 
 def covariance(jac: np.ndarray, s2: float) -> np.ndarray:

@@ -65,7 +65,9 @@ def test_zero_field_fit_beats_truth_and_lists_every_grid_mode(truth, seed):
     _check_fit(solutions, temps, data, rss_truth, grid.modes)
     best = solutions[0]
     assert best.log_likelihood == pytest.approx(grid.modes[0].log_likelihood, abs=0.5)
-    assert np.all(np.isfinite([best.errors["D"], best.errors["chi_dia"], best.errors["f_m"]]))
+    assert np.all(np.isfinite([best.errors["chi_dia"], best.errors["f_m"]]))
+    on_mirror = abs(best.values["E"] - abs(best.values["D"]) / 3) < 1e-3
+    assert np.isfinite(best.errors["D"]) != on_mirror
 
 
 @pytest.mark.slow
@@ -93,6 +95,14 @@ def test_jacobian_is_finite_at_degeneracies_and_mirror_lines(point):
             res, jac, _ = full_jacobian(PROBLEM, np.array(point), data, mode)
             assert np.all(np.isfinite(res)) and np.all(np.isfinite(jac))
             assert np.any(jac[:, 0] != 0)
+
+
+def test_mirror_lines_give_undefined_errors():
+    temps, data, _ = simulated((-6.0, 0.0, 0.0, 1.0), 8, n=40)
+    with jax.enable_x64(True):
+        clean = np.asarray(chi_t_powder(ER, {"D": -6.0, "E": 0.0}, temps))
+    on_line = refine(PROBLEM, temps, clean, np.zeros_like(temps), np.array([[-6.0, 0.0]]))[0]
+    assert on_line.values["E"] < 1e-3 and np.isnan(on_line.errors["E"]) and np.isfinite(on_line.errors["D"])
 
 
 def test_covariance_marks_undetermined_parameters():
