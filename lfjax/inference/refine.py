@@ -44,6 +44,8 @@ _SCALE_BY_K = {"2": 1.0, "4": 1e-2, "6": 1e-4}
 _RTOL, _ATOL = 1e-8, 1e-10
 #: (D, E) closer than this (K) to a mirror line of the wedge get NaN errors (`_mirror_errors`).
 MIRROR_TOL_K = 1e-3
+#: Starts are padded to a multiple of this many (copies of the first) for fixed batch shapes.
+START_BATCH = 16
 #: Data are padded to a multiple of this many points (zero weight) to reuse compiled solvers.
 PAD = 32
 #: Fixed-point rounds of the finite-field correction before the exact Gauss-Newton step.
@@ -252,18 +254,27 @@ def refine(
     weight = np.concatenate([np.ones(n), np.zeros(pad)])
     with jax.enable_x64(True):
         data = tuple(jnp.asarray(a) for a in (*padded, weight))
-        scaled = jnp.asarray(starts / problem.scales())
+        scaled = jnp.asarray(_pad_rows(starts / problem.scales(), START_BATCH))
         ratio = _ratio(problem, scaled[:1], data, exact, cheap)
         theta = np.asarray(solve(scaled, data, jnp.broadcast_to(ratio, (scaled.shape[0], n + pad))))
         theta, rss = _distinct(problem, theta, data + (ratio[0],), cheap, merge_k)
         best_ll = log_likelihood_from_rss(rss[0], n)
         theta = theta[(log_likelihood_from_rss(rss, n) >= best_ll - polish_within)][:max_polish]
+        m = theta.shape[0]
+        theta = _pad_rows(theta, max_polish)
         for _ in range(CORRECTION_ROUNDS):
             theta = np.asarray(solve(jnp.asarray(theta), data, _ratio(problem, jnp.asarray(theta), data, exact, cheap)))
+        theta = theta[:m]
         theta = _fold(problem, theta)
         exact_data = data + (jnp.ones(n + pad),)
         solutions = [_summarise(problem, t, exact_data, exact) for t in theta]
     return _merge_solutions(problem, solutions, merge_k)
+
+
+def _pad_rows(a: np.ndarray, multiple: int) -> np.ndarray:
+    """`a` with its first row repeated up to a multiple of `multiple` rows (fixed batch shapes)."""
+    extra = (-a.shape[0]) % multiple
+    return np.concatenate([a, np.repeat(a[:1], extra, axis=0)]) if extra else a
 
 
 def _ratio(problem, thetas, data, exact, cheap):

@@ -115,6 +115,17 @@ def test_covariance_marks_undetermined_parameters():
     assert np.isnan(cov[1, 1]) and np.isfinite(cov[0, 0]) and np.isfinite(cov[2, 2])
 
 
+def test_solver_compiles_once_for_similar_data():
+    from lfjax.inference.refine import _batched_solver
+
+    sizes = []
+    for n, n_starts, seed in ((40, 5, 9), (50, 11, 10)):  # both pad to 64 points and 16 starts
+        temps, data, _ = simulated((-5.0, 0.5, 0.001, 1.0), seed, n=n)
+        refine(PROBLEM, temps, data, np.zeros_like(temps), _wedge_starts(n_starts, seed))
+        sizes.append(_batched_solver(PROBLEM, "fast", 100)._cache_size())
+    assert sizes[1] == sizes[0] <= 2  # the start batch and the polish batch, nothing per data set
+
+
 def test_problem_validation():
     with pytest.raises(ValueError, match="not both"):
         Problem(ER, ("D", "B20"))
