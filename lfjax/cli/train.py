@@ -40,7 +40,11 @@ def train(
             info = f"loss {m['loss']:.3f} nll {m['nll']:.3f} recon {m['recon']:.2e} | {m['curves_per_s']:,.0f} curves/s"
             progress.update(task, completed=m["step"], info=info)
 
-        result = train_and_evaluate(cfg, workdir, resume=resume, on_log=on_log)
+        try:
+            result = train_and_evaluate(cfg, workdir, resume=resume, on_log=on_log)
+        except KeyboardInterrupt:  # before the first step (normalisation fit, restore)
+            typer.echo("interrupted before training started; nothing was saved", err=True)
+            raise typer.Exit(code=130) from None
     if result["interrupted"]:
         typer.echo(f"interrupted: saved step {result['step']} to {workdir}; continue with --resume", err=True)
         raise typer.Exit(code=130)

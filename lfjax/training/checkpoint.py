@@ -82,20 +82,18 @@ def find_step_dir(path: str | Path) -> Path:
 def read_meta(step_dir: str | Path) -> dict[str, Any]:
     """The JSON metadata of a checkpoint step folder."""
     step_dir = Path(step_dir)
-    candidates = [step_dir / "meta" / name for name in ("metadata", "meta.json")]
-    found = [p for p in candidates if p.is_file()] or sorted((step_dir / "meta").glob("*")) if (step_dir / "meta").is_dir() else []
-    for file in found:
-        if not file.is_file():
-            continue
-        try:
-            meta = json.loads(file.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            continue
+    file = step_dir / "meta" / "metadata"  # where orbax's JsonSave puts it
+    try:
+        meta = json.loads(file.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        meta = None
+    if meta is not None:
         if isinstance(meta, dict) and meta.get("format") == FORMAT:
             return meta
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise CheckpointError(
-            f"{step_dir} has metadata of format {meta.get('format') if isinstance(meta, dict) else type(meta).__name__!r}; "
-            f"expected {FORMAT!r} written by `lfjax train`; retrain or use a matching lfjax version"
+            f"{step_dir} has metadata of format {found!r}; expected {FORMAT!r} written by `lfjax train`; "
+            "retrain or use a matching lfjax version"
         )
     raise CheckpointError(
         f"checkpoint {step_dir} has no readable metadata (meta/ missing or corrupted); expected a complete "

@@ -39,6 +39,8 @@ class ModelConfig:
       flow_bins: spline bins per coupling.
       flow_widths: hidden widths of each coupling's conditioner.
       flow_range: spline interval [-flow_range, flow_range] in standardised theta (identity outside).
+      fold_canonical: train the flow on the canonical (D, E) of each draw and symmetrise at sampling
+        (see `lfjax.training.model`); false = train on the six-fold symmetric theta directly.
     """
 
     latent_dim: int = 3
@@ -51,6 +53,7 @@ class ModelConfig:
     flow_bins: int = 8
     flow_widths: tuple[int, ...] = (128, 128)
     flow_range: float = 5.0
+    fold_canonical: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

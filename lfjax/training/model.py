@@ -6,6 +6,7 @@
 Curves are powder chi T in emu K/mol per magnetic ion, on the model's grid `model.temps_k` (K),
 measured at `model.field_oe`. Posterior draws are symmetrised: each draw of (D, E) is mapped by
 one of the six equivalence maps (PHYSICS.md) chosen at random, so all six modes carry equal weight.
+(A flow trained on canonical targets, the default, has its draws folded into the wedge first.)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from lfjax.data.normalise import Normalisation
 from lfjax.data.prior import THETA_NAMES, random_equivalent
 from lfjax.data.stream import make_batch
 from lfjax.models.posterior import build
+from lfjax.physics.equivalents import canonical
 from lfjax.physics.ions import ion as make_ion
 from lfjax.training import checkpoint as ckpt
 from lfjax.training.config import Config, from_dict
@@ -55,6 +57,7 @@ class TrainedModel:
         self._params = params
         net = build(config.model, config.data.n_temps)
         self._net = net
+        fold = config.model.fold_canonical
 
         def features(chi_t):
             return norm.features(norm.normalise(chi_t))
@@ -71,7 +74,10 @@ class TrainedModel:
             k_flow, k_map = jax.random.split(key)
             u = net.apply(p, features(c), n, key=k_flow, method=net.sample)
             theta = norm.unstandardise_theta(u)
-            de = random_equivalent(k_map, theta[..., :2])
+            de = theta[..., :2]
+            if fold:  # flow draws just outside the wedge are mapped back into it
+                de = canonical(de[..., 0], de[..., 1]).astype(de.dtype)
+            de = random_equivalent(k_map, de)
             return jnp.concatenate([de, theta[..., 2:]], axis=-1)
 
         self._sample = jax.jit(sample, static_argnums=3)

@@ -12,6 +12,11 @@ schedule, checkpoint or resume; the flow simply tracks the latent as it settles 
 carries what the latent has not learned yet). Staged training would spend part of the CPU budget
 on a VAE whose latent the flow cannot use until it is frozen.
 
+Target: with model.fold_canonical (default) the flow learns p(canonical theta | curve), theta with
+(D, E) folded into the wedge 0 <= E <= |D|/3. Prior and likelihood are invariant under the six
+maps, so the full posterior is this one mapped by a uniformly random map: the flow has one mode
+(or a tie pair) to learn instead of six, and sampling restores the six exactly.
+
 Optimiser: gradient clipping by global norm, then AdamW with linear warm-up and cosine decay.
 Data parallel: the batch axis is sharded over all devices (1-D mesh "batch"), parameters are
 replicated; XLA inserts the gradient all-reduce.
@@ -32,6 +37,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from lfjax.data.normalise import Normalisation, fit_normalisation
+from lfjax.data.prior import fold_theta
 from lfjax.data.stream import make_batch
 from lfjax.io.atomic import write_text
 from lfjax.models.posterior import VAEFlow, build
@@ -75,7 +81,7 @@ def make_train_step(config: Config, net: VAEFlow, norm: Normalisation, tx, mesh:
     function has `.n_traces`, a one-element list counting Python traces (for tests).
     """
     data_cfg, batch_size = config.data, config.train.batch_size
-    kl_weight = config.model.kl_weight
+    kl_weight, fold = config.model.kl_weight, config.model.fold_canonical
     # On one device the constraint is a no-op that still slows XLA:CPU down ~10x; skip it there.
     sharded = mesh is not None and mesh.devices.size > 1
     sharding = NamedSharding(mesh, PartitionSpec("batch")) if sharded else None
@@ -83,7 +89,7 @@ def make_train_step(config: Config, net: VAEFlow, norm: Normalisation, tx, mesh:
 
     def loss_fn(params, batch, key):
         x = norm.features(batch["x"])
-        u = norm.standardise_theta(batch["theta"])
+        u = norm.standardise_theta(fold_theta(batch["theta"]) if fold else batch["theta"])
         recon, kl, nll = net.apply(params, x, u, key=key)
         recon, kl, nll = jnp.mean(recon), jnp.mean(kl), jnp.mean(nll)
         return recon + kl_weight * kl + nll, {"recon": recon, "kl": kl, "nll": nll}
@@ -165,7 +171,7 @@ def train_and_evaluate(
         norm = Normalisation.from_dict(meta["normalisation"])
         start = int(meta["step"])
     elif norm is None:
-        norm = fit_normalisation(config.data)
+        norm = fit_normalisation(config.data, config.model.fold_canonical)
     workdir.mkdir(parents=True, exist_ok=True)
     write_text(workdir / "config.toml", to_toml(config))
     mesh = batch_mesh()
