@@ -47,7 +47,7 @@ def run(config_path: Path, steps: int, batch: Optional[int], norm_curves: int) -
     cfg = cfg_lib.load(config_path, overrides)
     bs = cfg.train.batch_size
     net = build(cfg.model, cfg.data.n_temps)
-    norm = fit_normalisation(cfg.data)
+    norm = fit_normalisation(cfg.data, cfg.model.fold_canonical)
     tx = make_optimizer(cfg)
     params = init_params(cfg, net, jax.random.key(0))
     state = {"params": params, "opt": tx.init(params)}

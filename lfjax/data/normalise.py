@@ -5,8 +5,8 @@ fixed-key sample of prior curves (error model and noise included). The same tran
 applied to every curve the model sees, in training and inference, and is saved with the model.
 
 Stored alongside (from the same sample): per-point mean and std of x, used by the networks as a
-fixed input standardisation (`features`), and the mean and std of theta used to standardise the
-flow's variables.
+fixed input standardisation (`features`), and the mean and std of the flow's target (theta, or
+theta with (D, E) folded into the canonical wedge) used to standardise the flow's variables.
 """
 
 from __future__ import annotations
@@ -74,13 +74,22 @@ class Normalisation:
         )
 
 
-def fit_normalisation(cfg: DataConfig, chunk: int = 10_000) -> Normalisation:
-    """Fits the normalisation on cfg.norm_curves prior curves drawn with key cfg.norm_seed."""
+def fit_normalisation(cfg: DataConfig, fold_canonical: bool = True, chunk: int = 10_000) -> Normalisation:
+    """Fits the normalisation on cfg.norm_curves prior curves drawn with key cfg.norm_seed.
+
+    With fold_canonical, the theta statistics are those of the canonical (D, E) (`fold_theta`),
+    the flow's target; otherwise of theta as drawn.
+    """
+    from lfjax.data.prior import fold_theta
     from lfjax.data.stream import make_batch
 
     key = jax.random.key(cfg.norm_seed)
     n_chunks = max(1, -(-cfg.norm_curves // chunk))
-    draw = jax.jit(lambda k: make_batch(k, cfg, chunk))
+    def draw_one(k):
+        batch = make_batch(k, cfg, chunk)
+        return dict(batch, theta=fold_theta(batch["theta"]) if fold_canonical else batch["theta"])
+
+    draw = jax.jit(draw_one)
     batches = [jax.device_get(draw(jax.random.fold_in(key, i))) for i in range(n_chunks)]
     chi_t = np.concatenate([b["chi_t"] for b in batches])[: cfg.norm_curves].astype(np.float64)
     theta = np.concatenate([b["theta"] for b in batches])[: cfg.norm_curves].astype(np.float64)

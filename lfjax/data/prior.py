@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from lfjax.data.config import DataConfig
-from lfjax.physics.equivalents import equivalents
+from lfjax.physics.equivalents import canonical, equivalents
 
 #: Order of the columns of theta everywhere in lfjax (units: K, K, emu/mol, 1).
 THETA_NAMES = ("D", "E", "chi_dia", "f_m")
@@ -34,6 +34,12 @@ def random_equivalent(key, de) -> jnp.ndarray:
     choice = jax.random.randint(key, de.shape[:-1], 0, 6)
     eq = equivalents(de[..., 0], de[..., 1])  # (..., 6, 2)
     return jnp.take_along_axis(eq, choice[..., None, None], axis=-2)[..., 0, :]
+
+
+def fold_theta(theta) -> jnp.ndarray:
+    """(..., 4) theta -> the same with (D, E) replaced by its canonical equivalent (0 <= E <= |D|/3)."""
+    de = canonical(theta[..., 0], theta[..., 1]).astype(theta.dtype)
+    return jnp.concatenate([de, theta[..., 2:]], axis=-1)
 
 
 def sample_theta(key, n: int, cfg: DataConfig, dtype=jnp.float32) -> jnp.ndarray:
