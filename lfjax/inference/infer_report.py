@@ -12,7 +12,7 @@ import numpy as np
 
 from lfjax.inference.infer import InferResult
 from lfjax.inference.posterior_modes import fold
-from lfjax.inference.report import _num, solution_record
+from lfjax.inference.report import _num, input_record, solution_record
 from lfjax.io.atomic import write_files
 
 #: Latent-space neighbours shown in the "VAE plot".
@@ -28,19 +28,13 @@ def result_dict(result: InferResult) -> dict:
         record = solution_record(s, best)
         record["posterior_mass"] = mass
         solutions.append(record)
-    fields = np.unique(np.round(m.field_oe, 1))
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in dataclasses.asdict(result.config).items()}
     model = result.model
     return {
         "ion": result.problem.ion.name,
-        "model": result.model_name if result.model_name != "default" else "default",
+        "model": result.model_name,
         "model_source": str(model.source) if getattr(model, "source", None) else None,
-        "input": {
-            "file": m.source, "format": m.fmt, "segment": m.segment, "n_points": m.n_points,
-            "T_range_K": list(m.t_range_k),
-            "field_oe": float(fields[0]) if fields.size == 1 else [float(f) for f in fields],
-            "ions_per_formula": m.ions_per_formula, "warnings": list(result.warnings),
-        },
+        "input": input_record(m, result.warnings),
         "data": {"T_K": m.temps_k.tolist(), "chiT_emu_K_per_mol": m.chi_t_emu_k_per_mol.tolist()},
         "solutions": solutions,
         "equivalents": [[_num(d), _num(e)] for d, e in result.equivalents],

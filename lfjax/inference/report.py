@@ -13,6 +13,7 @@ import numpy as np
 
 from lfjax.inference.fit import FitResult
 from lfjax.inference.refine import Solution
+from lfjax.io.readers import Measurement
 
 RESULT_NAME = "result.json"
 FIGURE_NAME = "fit.png"
@@ -47,23 +48,34 @@ def solution_record(s: Solution, best_log_likelihood: float) -> dict:
     return record
 
 
+def field_summary(field_oe: np.ndarray) -> float | list[float]:
+    """The measuring field in Oe: its median when all points agree within 1 %, else the distinct values."""
+    med = float(np.median(field_oe))
+    if np.ptp(field_oe) <= 0.01 * abs(med):
+        return round(med, 2)
+    return [float(f) for f in np.unique(np.round(field_oe, 1))]
+
+
+def input_record(m: Measurement, warnings) -> dict:
+    """The `input` entry of result.json: file, format, segment, points, T range, field, warnings."""
+    return {
+        "file": m.source, "format": m.fmt, "segment": m.segment, "n_points": m.n_points,
+        "T_range_K": list(m.t_range_k), "field_oe": field_summary(m.field_oe),
+        "ions_per_formula": m.ions_per_formula, "warnings": list(warnings),
+    }
+
+
 def result_dict(result: FitResult) -> dict:
     """The content of result.json."""
     m = result.measurement
     best = result.solutions[0].log_likelihood
     config = {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
               for k, v in dataclasses.asdict(result.config).items()}
-    fields = np.unique(np.round(m.field_oe, 1))
     return {
         "ion": result.problem.ion.name,
         "model": "least-squares",
         "free": list(result.problem.free),
-        "input": {
-            "file": m.source, "format": m.fmt, "segment": m.segment, "n_points": m.n_points,
-            "T_range_K": list(m.t_range_k),
-            "field_oe": float(fields[0]) if fields.size == 1 else [float(f) for f in fields],
-            "ions_per_formula": m.ions_per_formula, "warnings": list(m.warnings),
-        },
+        "input": input_record(m, m.warnings),
         "data": {"T_K": m.temps_k.tolist(), "chiT_emu_K_per_mol": m.chi_t_emu_k_per_mol.tolist()},
         "solutions": [solution_record(s, best) for s in result.solutions],
         "equivalents": [[_num(d), _num(e)] for d, e in result.equivalents],

@@ -1,0 +1,90 @@
+"""`lfjax infer` end to end on simulated measurements with known truth (the shipped model)."""
+
+import json
+
+import jax
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lfjax.cli.main import app
+from lfjax.inference.infer import ModelMismatchError, resample, solution_masses
+from lfjax.inference.modes import equivalence_distance
+from lfjax.io.writers import write_qd_dat
+from lfjax.physics import chi_t_powder, ion
+
+runner = CliRunner()
+MOLAR_MASS = 500.0
+
+
+def _measurement(path, d, e, chi_dia, f_m, field_oe=1000.0, seed=0, t_lo=1.8, t_hi=300.0, n=60):
+    rng = np.random.default_rng(seed)
+    temps = np.sort(np.geomspace(t_lo, t_hi, n) * rng.uniform(0.99, 1.01, n))
+    fields = field_oe + rng.normal(0, 0.1, n)
+    with jax.enable_x64(True):
+        chi_t = np.asarray(chi_t_powder(ion("Er"), {"D": d, "E": e}, temps, field_oe=field_oe))
+    chi = (f_m * chi_t / temps + chi_dia) * (1 + 0.003 * rng.normal(size=n))
+    write_qd_dat(path, temps, fields, chi * fields * 20e-3 / MOLAR_MASS, mass_mg=20.0, name="sim")
+    return path
+
+
+def test_resample_log_linear_and_extrapolation():
+    t = np.geomspace(2.0, 300.0, 30)
+    y = 3.0 + 0.5 * np.log(t)
+    grid = np.geomspace(1.8, 300.0, 64)
+    out, warnings = resample(t, y, grid, "x")
+    assert np.allclose(out, 3.0 + 0.5 * np.log(grid))
+    assert len(warnings) == 1 and "low-T end" in warnings[0]
+    with pytest.raises(ModelMismatchError, match="model needs"):
+        resample(t[t > 5], y[t > 5], grid, "x")
+
+
+def test_solution_masses_share_draws():
+    class S:
+        def __init__(self, d, e):
+            self.values = {"D": d, "E": e}
+
+    draws = np.array([[-6.0, 0.5]] * 70 + [[5.0, 1.6]] * 30)
+    masses = solution_masses(draws, [S(5.1, 1.6), S(-6.1, 0.4)])
+    assert masses == pytest.approx([0.3, 0.7])
+
+
+@pytest.mark.parametrize("truth", [(-6.0, 0.8, 0.002, 1.01), (9.0, 1.0, -0.003, 0.98)])
+def test_infer_end_to_end(tmp_path, truth):
+    d, e, chi_dia, f_m = truth
+    data = _measurement(tmp_path / "m.dat", d, e, chi_dia, f_m, seed=int(abs(d)))
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["infer", str(data), "--molar-mass", str(MOLAR_MASS), "--ion", "Er3+",
+                              "--samples", "500", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    result = json.loads((out / "result.json").read_text())
+    assert {"ion", "model", "input", "data", "solutions", "equivalents"} <= set(result)
+    assert result["input"]["n_points"] == 60 and result["input"]["field_oe"] == pytest.approx(1000, abs=1)
+    sols = result["solutions"]
+    best = sols[0]
+    for key in ("D_K", "E_K", "D_err_K", "E_err_K", "chi_dia_emu_per_mol", "f_m", "posterior_mass", "rms_rel_residual"):
+        assert key in best
+    # the truth (any equivalent) is among the solutions, within 3 sigma or 1 K
+    near = [s for s in sols if equivalence_distance((s["D_K"], s["E_K"]), (d, e)) < 1.0]
+    assert near, sols
+    # every comparably good fit is listed, and no better one is missed by the grid
+    assert all(s["delta_log_likelihood"] <= 1e-9 for s in sols)
+    assert sum(s["posterior_mass"] for s in sols) == pytest.approx(1.0)
+    for name in ("samples.csv", "posterior.png", "vae.png", "fit.png"):
+        assert (out / name).stat().st_size > 100
+    assert len((out / "samples.csv").read_text().splitlines()) == 501
+
+
+def test_wrong_ion_and_bad_range_exit_2_and_write_nothing(tmp_path):
+    data = _measurement(tmp_path / "m.dat", -6.0, 0.8, 0.0, 1.0)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "result.json").write_text("old")
+    res = runner.invoke(app, ["infer", str(data), "--molar-mass", "500", "--ion", "Dy3+", "--out", str(out)])
+    assert res.exit_code == 2 and "trained for Er3+" in res.stderr and "lfjax fit" in res.stderr
+    narrow = _measurement(tmp_path / "n.dat", -6.0, 0.8, 0.0, 1.0, t_lo=20.0)
+    res = runner.invoke(app, ["infer", str(narrow), "--molar-mass", "500", "--out", str(out)])
+    assert res.exit_code == 2 and "model needs" in res.stderr, res.stderr
+    res = runner.invoke(app, ["infer", str(data), "--out", str(out)])
+    assert res.exit_code == 2 and "molar" in res.stderr.lower(), res.stderr
+    assert (out / "result.json").read_text() == "old" and sorted(p.name for p in out.iterdir()) == ["result.json"]
