@@ -9,7 +9,7 @@ from lfjax.models.flow import ConditionalFlow, coupling_masks
 
 
 def _flow_and_params(perturb: float):
-    flow = ConditionalFlow(n_dims=4, n_layers=4, n_bins=6, widths=(16,), bound=4.0)
+    flow = ConditionalFlow(n_dims=4, n_layers=3, n_bins=6, widths=(16,), bound=4.0)
     u = jnp.zeros((2, 4))
     ctx = jnp.zeros((2, 3))
     params = flow.init(jax.random.key(0), u, ctx, method=flow.log_prob)
@@ -23,8 +23,8 @@ def _flow_and_params(perturb: float):
 @pytest.mark.parametrize("use_jit", [False, True])
 def test_round_trip_and_log_dets(use_jit):
     flow, params = _flow_and_params(0.1)
-    u = 1.5 * jax.random.normal(jax.random.key(2), (32, 4))
-    ctx = jax.random.normal(jax.random.key(3), (32, 3))
+    u = 1.5 * jax.random.normal(jax.random.key(2), (16, 4))
+    ctx = jax.random.normal(jax.random.key(3), (16, 3))
     fwd = lambda p, v, c: flow.apply(p, v, c, method=flow.forward_and_log_det)
     inv = lambda p, x, c: flow.apply(p, x, c, method=flow.inverse_and_log_det)
     if use_jit:
