@@ -32,7 +32,8 @@ def random_starts(rng: np.random.Generator, n_curves: int, n_starts: int, d_max_
     return np.stack([sign * abs_d, e], axis=-1)
 
 
-def _pad(a: np.ndarray, size: int) -> np.ndarray:
+def pad_rows(a: np.ndarray, size: int) -> np.ndarray:
+    """`a` with its last row repeated up to `size` rows (one compiled batch shape)."""
     if a.shape[0] == size:
         return a
     return np.concatenate([a, np.repeat(a[-1:], size - a.shape[0], axis=0)])
@@ -51,8 +52,8 @@ def batched_fit(ion: Ion, temps_k, chi_t, starts_de, *, free_errors: bool, batch
     for i, lo in enumerate(range(0, n, batch)):
         sl = slice(lo, lo + batch)
         if start_chi_dia is not None:
-            extra = {"start_chi_dia": _pad(start_chi_dia[sl], batch), "start_f_m": _pad(start_f_m[sl], batch)}
-        args = (ion, temps_k, _pad(chi_t[sl], batch), _pad(starts_de[sl], batch))
+            extra = {"start_chi_dia": pad_rows(start_chi_dia[sl], batch), "start_f_m": pad_rows(start_f_m[sl], batch)}
+        args = (ion, temps_k, pad_rows(chi_t[sl], batch), pad_rows(starts_de[sl], batch))
         if i == 0:  # compile outside the timed region
             lsq.fit(*args, free_errors=free_errors, n_iter=n_iter, **extra)
         t0 = time.perf_counter()

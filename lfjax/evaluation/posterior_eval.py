@@ -15,9 +15,12 @@ import jax
 import numpy as np
 
 from lfjax.evaluation import lsq
-from lfjax.evaluation.baseline import _pad
+from lfjax.evaluation.baseline import batched_fit, pad_rows
 from lfjax.evaluation.metrics import central_ranks, kde_mode_and_rank
 from lfjax.inference.posterior_modes import find_modes
+
+#: Refinement starts per curve (the densest posterior modes).
+MAX_STARTS = 4
 
 
 def posterior_draws(model, chi_t, theta_true, *, n_samples: int, batch: int, key, bandwidth_k: float = 0.4,
@@ -36,8 +39,8 @@ def posterior_draws(model, chi_t, theta_true, *, n_samples: int, batch: int, key
     t_sample = t_kde = 0.0
     for i, lo in enumerate(range(0, n, batch)):
         m = min(batch, n - lo)
-        block = _pad(chi_t[lo:lo + batch], batch)
-        truth = _pad(np.asarray(theta_true[lo:lo + batch]), batch)
+        block = pad_rows(chi_t[lo:lo + batch], batch)
+        truth = pad_rows(np.asarray(theta_true[lo:lo + batch]), batch)
         k = jax.random.fold_in(key, i)
         if i == 0:  # compile outside the timed region
             kde_mode_and_rank(model.sample_batch(block, n_samples, key=k)[..., :2], truth[:, :2], bandwidth_k)
@@ -62,7 +65,9 @@ def posterior_draws(model, chi_t, theta_true, *, n_samples: int, batch: int, key
     return out
 
 
-def mode_starts(samples, max_starts: int = 4, bandwidth_k: float = 0.4, max_points: int = 1000) -> tuple[np.ndarray, float]:
+def mode_starts(
+    samples, max_starts: int = MAX_STARTS, bandwidth_k: float = 0.4, max_points: int = 1000
+) -> tuple[np.ndarray, float]:
     """(B, max_starts, 2) refinement starts from each curve's densest posterior modes.
 
     Curves with fewer modes repeat their densest one. Returns the starts and seconds per curve.
@@ -73,11 +78,11 @@ def mode_starts(samples, max_starts: int = 4, bandwidth_k: float = 0.4, max_poin
     for b, s in enumerate(samples):
         modes = find_modes(s[:, 0], s[:, 1], bandwidth_k=bandwidth_k, max_points=max_points)[:max_starts]
         pts = np.array([[m.d_k, m.e_k] for m in modes]) if modes else s[:1, :2]
-        starts[b] = _pad(pts, max_starts)
+        starts[b] = pad_rows(pts, max_starts)
     return starts, (time.perf_counter() - t0) / max(samples.shape[0], 1)
 
 
-def refine_from_modes(model, chi_t, samples, *, max_starts: int = 4, batch: int = 25, n_iter: int = 60,
+def refine_from_modes(model, chi_t, samples, *, max_starts: int = MAX_STARTS, batch: int = 25, n_iter: int = 60,
                       bandwidth_k: float = 0.4) -> dict[str, np.ndarray | float]:
     """Least squares (errors free) from the posterior modes of each curve.
 
@@ -89,8 +94,6 @@ def refine_from_modes(model, chi_t, samples, *, max_starts: int = 4, batch: int 
       the best solution per curve (`lsq.best_solution` arrays) plus "s_per_curve_modes" and
       "s_per_curve_refine" (floats).
     """
-    from lfjax.evaluation.baseline import batched_fit
-
     samples = np.asarray(samples)
     starts, s_modes = mode_starts(samples, max_starts, bandwidth_k)
     dia0 = np.repeat(np.median(samples[..., 2], axis=1)[:, None], max_starts, axis=1)

@@ -161,7 +161,7 @@ def _comparison(ls, orc, post, refined, truth, ls_n, timings, tol_ll) -> dict:
         best_free = np.maximum(best_free, refined["log_likelihood"][sub])
         t_ref = t_post + timings["lfjax_modes_s_per_curve"] + timings["lfjax_refine_s_per_curve"]
         entries["lfjax_refined"] = {"best": {k: refined[k][sub] for k in ("de", "log_likelihood")},
-                                    "s_per_curve": t_ref, "n_starts": 4, "free_errors": True}
+                                    "s_per_curve": t_ref, "n_starts": posterior_eval.MAX_STARTS, "free_errors": True}
     rows.update(_ls_rows(truth[sub], entries, best_free, best_fixed, tol_ll))
     top = accuracy_summary(post["mode_de"][sub], truth[sub])
     top.update(s_per_curve=t_post + timings["lfjax_kde_s_per_curve"])
