@@ -140,13 +140,16 @@ class TrainedModel:
         return dict(self._bank)
 
     def _latent_distance(self, z: np.ndarray, exclude_self: bool = False) -> np.ndarray:
-        bank = self._bank["z"]
-        scale = bank.std(axis=0)
+        scale = self._bank["z"].std(axis=0)
+        bank = self._bank["z"] / scale
+        bank_sq = (bank**2).sum(-1)
+        k = OOD_NEIGHBOURS + int(exclude_self)
         out = []
-        for chunk in np.array_split(z.reshape(-1, z.shape[-1]), max(1, z.size // 20_000 + 1)):
-            d = np.sqrt((((chunk[:, None, :] - bank[None]) / scale) ** 2).sum(-1))
-            d = np.sort(d, axis=1)[:, int(exclude_self): OOD_NEIGHBOURS + int(exclude_self)]
-            out.append(d.mean(axis=1))
+        for chunk in np.array_split(z.reshape(-1, z.shape[-1]) / scale, max(1, z.size // 3_000 + 1)):
+            # |a - b|^2 = |a|^2 + |b|^2 - 2 a.b, one (chunk, M) matrix product
+            d2 = (chunk**2).sum(-1)[:, None] + bank_sq[None, :] - 2.0 * chunk @ bank.T
+            d = np.sqrt(np.maximum(np.partition(d2, k - 1, axis=1)[:, :k], 0.0))
+            out.append(np.sort(d, axis=1)[:, int(exclude_self):].mean(axis=1))
         return np.concatenate(out).reshape(z.shape[:-1])
 
     def _recon_rel_rms(self, chi_t: np.ndarray) -> np.ndarray:
