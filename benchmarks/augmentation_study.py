@@ -1,4 +1,4 @@
-"""Augmentation study: error against sigma_dia of the diamagnetic augmentation (PAPER.md findings).
+"""Augmentation study: error against sigma_dia of the diamagnetic augmentation (docs/method.md findings).
 
     python benchmarks/augmentation_study.py --workdir-root runs/aug --steps 3000 --out runs/augmentation_study
     python benchmarks/augmentation_study.py --quick --out /tmp/aug_quick       # tiny models, seconds

@@ -105,7 +105,7 @@ def _inputs(path: str) -> tuple[str, ...]:
 
 def _path_function(path: str, er, temps_k: np.ndarray) -> Callable:
     """f(*inputs) -> chi T (n, n_T) on one chunk (pure; JAX paths are jitted by the caller)."""
-    de_names = ("B20", "B22")  # D = 3 B20, E = B22 (PHYSICS.md)
+    de_names = ("B20", "B22")  # D = 3 B20, E = B22 (docs/physics.md)
     if path == "numpy_loop":
         return lambda d, e: _numpy_baseline.chi_t_loop(er, de_names, np.stack([d / 3, e], -1), temps_k)
     if path == "numpy_batched":

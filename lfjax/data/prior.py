@@ -2,7 +2,7 @@
 
 (D, E) in K: draw uniformly from the canonical wedge |D| <= d_max, 0 <= E <= |D| / 3 (area
 density: |D| = d_max sqrt(u), a random sign, E = v |D| / 3), then apply one of the six maps
-of PHYSICS.md chosen uniformly: (D, E), (D, -E), ((3E - D)/2, +-(D + E)/2),
+of docs/physics.md chosen uniformly: (D, E), (D, -E), ((3E - D)/2, +-(D + E)/2),
 ((-3E - D)/2, +-(D - E)/2). The maps form a group (rotations by 120 deg and reflections in
 (D, sqrt(3) E)), so the prior is invariant under each of them and the posterior's six modes
 carry equal weight. chi_dia ~ N(0, sigma_dia) in emu/mol, f_m ~ N(1, sigma_m).

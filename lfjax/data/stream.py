@@ -6,7 +6,7 @@ same batches. Zero field uses the fast second-order path `chi_t_powder_de` in fl
 (agrees with float64 to ~1e-5 for Kramers ions); field_oe > 0 uses the exact finite-field
 powder average (M/H, much slower).
 
-Error model (per ion, PHYSICS.md): chi_exp = f_m chi + chi_dia, i.e.
+Error model (per ion, docs/physics.md): chi_exp = f_m chi + chi_dia, i.e.
 chi T_exp = f_m chi T + chi_dia T; then relative point noise chi T_exp (1 + noise_rel eps).
 """
 

@@ -1,6 +1,6 @@
 """The augmentation study: models trained with different sigma_dia on named and random test curves.
 
-Named test curves (PAPER.md): "axial" (feature-rich, D = -10 K, E = 0.5 K, a large diamagnetic
+Named test curves (docs/method.md): "axial" (feature-rich, D = -10 K, E = 0.5 K, a large diamagnetic
 error chi_dia = +0.004 emu/mol) and "rhombic" (flat, D = 3 K, E = 0.9 K = 0.9 D/3, small
 chi_dia = +0.0005 emu/mol), both with f_m = 1 and the model's point noise from a fixed key.
 For each model and curve:

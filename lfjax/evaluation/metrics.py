@@ -27,7 +27,7 @@ import numpy as np
 
 from lfjax.physics.equivalents import canonical, equivalents
 
-#: Hit box of PHYSICS.md ("within 1.5 K in D and 1.0 K in E").
+#: Hit box of docs/physics.md ("within 1.5 K in D and 1.0 K in E").
 TOL_D_K = 1.5
 TOL_E_K = 1.0
 #: Nominal credible levels of the coverage curve.

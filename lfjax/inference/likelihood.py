@@ -1,7 +1,7 @@
 """Likelihood of a chi T curve under the error model, linear parameters solved in closed form.
 
 Residuals are relative: r_i = (chiT_model_i - chiT_data_i) / chiT_data_i, with the error model
-chiT_model = f_m chiT_sim + chi_dia T (PHYSICS.md), i.e. chi_exp = f_m chi + chi_dia per point.
+chiT_model = f_m chiT_sim + chi_dia T (docs/physics.md), i.e. chi_exp = f_m chi + chi_dia per point.
 Given chiT_sim the model is linear in beta = (f_m, chi_dia): r = A beta - 1 with
 A_i = (chiT_sim_i, T_i) / chiT_data_i. Three likelihoods of the relative residuals
 (constants that do not depend on the parameters, such as sum log chiT_data, are dropped):

@@ -11,7 +11,7 @@ import numpy as np
 
 
 def equivalents_np(d, e) -> np.ndarray:
-    """The six equivalent (D, E) pairs, shape (..., 6, 2) (PHYSICS.md)."""
+    """The six equivalent (D, E) pairs, shape (..., 6, 2) (docs/physics.md)."""
     d, e = np.broadcast_arrays(np.asarray(d, dtype=float), np.asarray(e, dtype=float))
     ds = np.stack([d, d, (3 * e - d) / 2, (3 * e - d) / 2, (-3 * e - d) / 2, (-3 * e - d) / 2], axis=-1)
     es = np.stack([e, -e, (d + e) / 2, -(d + e) / 2, (d - e) / 2, -(d - e) / 2], axis=-1)

@@ -2,7 +2,7 @@
 
 A config file has three tables, each optional (missing keys take the defaults below):
 
-  [data]   the prior, error model and temperature grid (PHYSICS.md defaults)
+  [data]   the prior, error model and temperature grid (docs/physics.md defaults)
   [model]  network sizes and the KL weight
   [train]  optimiser, batch size, steps, logging and checkpointing
 

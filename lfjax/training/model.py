@@ -5,7 +5,7 @@
 
 Curves are powder chi T in emu K/mol per magnetic ion, on the model's grid `model.temps_k` (K),
 measured at `model.field_oe`. Posterior draws are symmetrised: each draw of (D, E) is mapped by
-one of the six equivalence maps (PHYSICS.md) chosen at random, so all six modes carry equal weight.
+one of the six equivalence maps (docs/physics.md) chosen at random, so all six modes carry equal weight.
 (A flow trained on canonical targets, the default, has its draws folded into the wedge first.)
 """
 
