@@ -15,3 +15,11 @@ Quantity = Annotated[Optional[str], typer.Option(help="Table column: chiT, chi o
 Units = Annotated[Optional[str], typer.Option(help="Table units: cgs or si.")]
 FieldOe = Annotated[Optional[float], typer.Option(help="Segment to use (Oe), or the field of a table without one.")]
 Format = Annotated[str, typer.Option("--format", help="auto, qd or table.")]
+
+
+def reader_options(fmt, quantity, units, field_oe, mass_mg, molar_mass, ions_per_formula):
+    """The library's `ReaderOptions` from the CLI flags."""
+    from lfjax.io.readers import ReaderOptions
+
+    return ReaderOptions(fmt=fmt, quantity=quantity, units=units, field_oe=field_oe, mass_mg=mass_mg,
+                         molar_mass_g_per_mol=molar_mass, ions_per_formula=ions_per_formula)

@@ -7,25 +7,26 @@ from typing import Annotated, Optional
 
 import typer
 
+from lfjax.cli import _reader_options as ro
 from lfjax.cli._common import enable_x64, guarded
 
 
 @guarded
 def fit(
-    data: Annotated[Path, typer.Argument(help="Measurement: Quantum Design .dat or a table (CSV/TSV/whitespace).")],
+    data: ro.DataArg,
     ion: Annotated[str, typer.Option(help="Ion: Er3+, Dy, ... or a custom J such as 3/2 (with --g).")] = "Er3+",
     g: Annotated[Optional[float], typer.Option(help="Lande g for a custom J.")] = None,
     free: Annotated[str, typer.Option(help="Free parameters: D,E,chi_dia,f_m or Stevens Bkq (B20,B22,B40,...).")] = "D,E,chi_dia,f_m",
     starts: Annotated[int, typer.Option(help="Random starts (plus the grid's modes for a D,E model).")] = 64,
     seed: Annotated[int, typer.Option(help="Seed of the random starts.")] = 0,
     d_max: Annotated[float, typer.Option("--d-max", help="Start box and grid: |D| <= d_max (K).")] = 15.0,
-    mass_mg: Annotated[Optional[float], typer.Option(help="Sample mass in mg (overrides the file header).")] = None,
-    molar_mass: Annotated[Optional[float], typer.Option(help="Formula mass in g/mol (needed for raw moments).")] = None,
-    ions_per_formula: Annotated[float, typer.Option(help="Magnetic ions per formula unit (chi is divided by it).")] = 1.0,
-    quantity: Annotated[Optional[str], typer.Option(help="Table column: chiT, chi or moment.")] = None,
-    units: Annotated[Optional[str], typer.Option(help="Table units: cgs or si.")] = None,
-    field_oe: Annotated[Optional[float], typer.Option(help="Segment to use (Oe), or the field of a table without one.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="auto, qd or table.")] = "auto",
+    mass_mg: ro.MassMg = None,
+    molar_mass: ro.MolarMass = None,
+    ions_per_formula: ro.IonsPerFormula = 1.0,
+    quantity: ro.Quantity = None,
+    units: ro.Units = None,
+    field_oe: ro.FieldOe = None,
+    fmt: ro.Format = "auto",
     out: Annotated[Optional[Path], typer.Option(help="Output folder for result.json and fit.png.")] = None,
 ) -> None:
     """Fit ligand-field parameters to chi T (T) by multi-start least squares; list every distinct solution."""
@@ -36,8 +37,8 @@ def fit(
 
     config = FitConfig(
         data=data, ion=ion, g=g, free=tuple(p.strip() for p in free.split(",") if p.strip()), starts=starts,
-        seed=seed, d_max_k=d_max, fmt=fmt, quantity=quantity, units=units, field_oe=field_oe,
-        mass_mg=mass_mg, molar_mass_g_per_mol=molar_mass, ions_per_formula=ions_per_formula,
+        seed=seed, d_max_k=d_max,
+        reader=ro.reader_options(fmt, quantity, units, field_oe, mass_mg, molar_mass, ions_per_formula),
     )
     result = run_fit(config)
     m = result.measurement

@@ -36,9 +36,8 @@ def infer(
     from lfjax.inference.infer_report import summary_table, write_outputs
 
     config = InferConfig(
-        data=data, model=model, ion=ion, samples=samples, seed=seed, check_grid=not no_grid_check, fmt=format,
-        quantity=quantity, units=units, field_oe=field_oe, mass_mg=mass_mg, molar_mass_g_per_mol=molar_mass,
-        ions_per_formula=ions_per_formula,
+        data=data, model=model, ion=ion, samples=samples, seed=seed, check_grid=not no_grid_check, 
+        reader=ro.reader_options(format, quantity, units, field_oe, mass_mg, molar_mass, ions_per_formula),
     )
     result = run_infer(config)
     m = result.measurement

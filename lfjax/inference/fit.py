@@ -17,9 +17,10 @@ import jax
 import numpy as np
 
 from lfjax.inference.grid import GridMode, scan
-from lfjax.inference.modes import equivalence_distance, equivalents_np
+from lfjax.inference.modes import equivalence_distance
 from lfjax.inference.refine import LINEAR_NAMES, Problem, Solution, curve, refine
-from lfjax.io.readers import Measurement, read_measurement
+from lfjax.io.readers import Measurement, ReaderOptions
+from lfjax.physics import equivalents
 from lfjax.physics import ion as make_ion
 
 DEFAULT_FREE = ("D", "E", "chi_dia", "f_m")
@@ -29,7 +30,7 @@ START_BOX_BY_K = {"4": 0.05, "6": 5e-4}
 
 @dataclasses.dataclass(frozen=True)
 class FitConfig:
-    """Everything `run_fit` needs (units in the names; reader options as in `read_measurement`)."""
+    """Everything `run_fit` needs (units in the names)."""
 
     data: Path
     ion: str = "Er3+"
@@ -40,13 +41,7 @@ class FitConfig:
     d_max_k: float = 15.0
     grid_step_k: float = 0.15
     merge_k: float = 0.5
-    fmt: str = "auto"
-    quantity: str | None = None
-    units: str | None = None
-    field_oe: float | None = None
-    mass_mg: float | None = None
-    molar_mass_g_per_mol: float | None = None
-    ions_per_formula: float = 1.0
+    reader: ReaderOptions = ReaderOptions()
 
     def __post_init__(self):
         if self.starts < 1:
@@ -72,7 +67,7 @@ class FitResult:
         best = self.solutions[0].values
         d = best.get("D", 3 * best.get("B20", 0.0))
         e = best.get("E", best.get("B22", 0.0))
-        return equivalents_np(d, e)
+        return equivalents(np.float64(d), np.float64(e))
 
 
 def draw_starts(problem: Problem, n: int, d_max_k: float, *, key) -> np.ndarray:
@@ -99,11 +94,7 @@ def run_fit(config: FitConfig) -> FitResult:
     start = time.perf_counter()
     the_ion = make_ion(config.ion, config.g)
     problem = Problem(the_ion, tuple(config.free))
-    m = read_measurement(
-        config.data, fmt=config.fmt, quantity=config.quantity, units=config.units, field_oe=config.field_oe,
-        mass_mg=config.mass_mg, molar_mass_g_per_mol=config.molar_mass_g_per_mol,
-        ions_per_formula=config.ions_per_formula,
-    )
+    m = config.reader.read(config.data)
     key = jax.random.key(config.seed)
     starts = draw_starts(problem, config.starts, config.d_max_k, key=key)
     # The grid seeds any (D, E) model; it checks completeness when it profiles the same parameters.

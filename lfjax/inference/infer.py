@@ -21,7 +21,7 @@ import numpy as np
 from lfjax.inference.fit import grid_complete
 from lfjax.inference.posterior_modes import PosteriorMode, find_modes, fold, pairwise_distance
 from lfjax.inference.refine import Problem, Solution, refine
-from lfjax.io.readers import Measurement, ReaderError, read_measurement
+from lfjax.io.readers import Measurement, ReaderError, ReaderOptions
 from lfjax.physics import ion as make_ion
 
 #: How far (factor in T) the model's grid may reach beyond the data at either end.
@@ -34,7 +34,7 @@ class ModelMismatchError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class InferConfig:
-    """Everything `run_infer` needs (reader options as in `read_measurement`)."""
+    """Everything `run_infer` needs."""
 
     data: Path
     model: str = "default"
@@ -45,13 +45,7 @@ class InferConfig:
     merge_k: float = 0.5
     grid_step_k: float = 0.15
     check_grid: bool = True
-    fmt: str = "auto"
-    quantity: str | None = None
-    units: str | None = None
-    field_oe: float | None = None
-    mass_mg: float | None = None
-    molar_mass_g_per_mol: float | None = None
-    ions_per_formula: float = 1.0
+    reader: ReaderOptions = ReaderOptions()
 
     def __post_init__(self):
         if self.samples < 10:
@@ -133,12 +127,7 @@ def run_infer(config: InferConfig) -> InferResult:
                 f"model {config.model!r} was trained for {model.ion.name}, not {wanted.name}; "
                 f"train one with `lfjax train` for {wanted.name}, or use `lfjax fit --ion {config.ion}`"
             )
-    m = read_measurement(
-        config.data, fmt=config.fmt, quantity=config.quantity, units=config.units, field_oe=config.field_oe,
-        mass_mg=config.mass_mg, molar_mass_g_per_mol=config.molar_mass_g_per_mol,
-        ions_per_formula=config.ions_per_formula,
-        model_t_range_k=(float(model.temps_k[0]), float(model.temps_k[-1])),
-    )
+    m = config.reader.read(config.data, model_t_range_k=(float(model.temps_k[0]), float(model.temps_k[-1])))
     curve, warnings = resample(m.temps_k, m.chi_t_emu_k_per_mol, model.temps_k, m.source)
     if not np.all(curve > 0):
         raise ReaderError(f"{m.source}: chi T must be positive on the model's range for inference")

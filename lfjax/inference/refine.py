@@ -32,8 +32,8 @@ import numpy as np
 import optimistix as optx
 
 from lfjax.inference.likelihood import log_likelihood_from_rss
-from lfjax.inference.modes import canonical_np, merge_indices
-from lfjax.physics import chi_t_powder, chi_t_powder_de
+from lfjax.inference.modes import merge_indices
+from lfjax.physics import canonical, chi_t_powder, chi_t_powder_de
 from lfjax.physics.hamiltonian import normalise_name
 from lfjax.physics.ions import Ion
 
@@ -296,7 +296,7 @@ def _fold(problem: Problem, theta: np.ndarray) -> np.ndarray:
         return theta
     i_d, i_e = problem.field_names.index("D"), problem.field_names.index("E")
     out = theta.copy()
-    out[..., [i_d, i_e]] = canonical_np(theta[..., i_d], theta[..., i_e])
+    out[..., [i_d, i_e]] = canonical(theta[..., i_d], theta[..., i_e])
     return out
 
 

@@ -28,7 +28,7 @@ ZERO_FIELD_OE = 0.5
 MERGE_ABS_K = 2e-3
 MERGE_REL = 1e-4
 
-__all__ = ["FORMATS", "Measurement", "ReaderError", "read_measurement"]
+__all__ = ["FORMATS", "Measurement", "ReaderError", "ReaderOptions", "read_measurement"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -67,6 +67,23 @@ class Measurement:
     def t_range_k(self) -> tuple[float, float]:
         """(lowest, highest) temperature in K."""
         return float(self.temps_k[0]), float(self.temps_k[-1])
+
+
+@dataclasses.dataclass(frozen=True)
+class ReaderOptions:
+    """How to read a measurement file: the keyword options of `read_measurement`."""
+
+    fmt: str = "auto"
+    quantity: str | None = None
+    units: str | None = None
+    field_oe: float | None = None
+    mass_mg: float | None = None
+    molar_mass_g_per_mol: float | None = None
+    ions_per_formula: float = 1.0
+
+    def read(self, path: str | Path, model_t_range_k: tuple[float, float] | None = None) -> "Measurement":
+        """`read_measurement(path, **options)`."""
+        return read_measurement(path, model_t_range_k=model_t_range_k, **dataclasses.asdict(self))
 
 
 def read_measurement(

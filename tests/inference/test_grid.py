@@ -9,7 +9,8 @@ import pytest
 from lfjax import ion
 from lfjax.inference.grid import prominences, scan, wedge_grid
 from lfjax.inference.likelihood import NoiseModel, linear_fit
-from lfjax.inference.modes import canonical_np, equivalence_distance, equivalents_np
+from lfjax.inference.modes import equivalence_distance
+from lfjax.physics import canonical, equivalents
 from lfjax.physics import chi_t_powder_de
 
 ER = ion("Er3+")
@@ -64,10 +65,10 @@ def test_noiseless_curve_peaks_at_its_truth_with_errors_profiled(x64, truth):
 
 
 def test_an_equivalent_set_gives_the_canonical_mode(x64):
-    eq = equivalents_np(-6.0, 0.6)[3]
+    eq = equivalents(-6.0, 0.6)[3]
     result = scan(ER, TEMPS, _curve(*eq), d_max_k=10.0)
     assert equivalence_distance((result.modes[0].d_k, result.modes[0].e_k), (-6.0, 0.6)) < 1e-9
-    assert canonical_np(*eq) == pytest.approx([-6.0, 0.6])
+    assert canonical(*eq) == pytest.approx([-6.0, 0.6])
 
 
 def test_prominence_keeps_two_peaks_and_drops_ridge_ripples():

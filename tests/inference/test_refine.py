@@ -12,6 +12,7 @@ from lfjax.inference.fit import FitConfig, run_fit
 from lfjax.inference.grid import scan
 from lfjax.inference.modes import equivalence_distance
 from lfjax.inference.refine import Problem, covariance, full_jacobian, refine
+from lfjax.io.readers import ReaderOptions
 from lfjax.io.writers import write_qd_dat
 from lfjax.physics import chi_t_powder
 
@@ -79,7 +80,7 @@ def test_mpms_file_at_finite_field_fits_at_least_as_well_as_truth(tmp_path, trut
     moments = data / temps * field * (mass_mg * 1e-3 / molar)
     path = tmp_path / "sim.dat"
     write_qd_dat(path, temps[::-1], np.full(temps.size, field), moments[::-1], mass_mg=mass_mg)
-    result = run_fit(FitConfig(data=path, ion="Er", molar_mass_g_per_mol=molar, starts=16, seed=seed))
+    result = run_fit(FitConfig(data=path, ion="Er", reader=ReaderOptions(molar_mass_g_per_mol=molar), starts=16, seed=seed))
     assert result.measurement.n_points == temps.size
     _check_fit(list(result.solutions), temps, data, rss_truth, result.grid_modes)
 
