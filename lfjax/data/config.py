@@ -35,6 +35,21 @@ class DataConfig:
     norm_curves: int = 100_000
     norm_seed: int = 0
 
+    def __post_init__(self):
+        for name in ("sigma_dia_emu_per_mol", "sigma_m"):
+            if not getattr(self, name) > 0:
+                raise ValueError(
+                    f"data.{name} must be > 0 (the flow models chi_dia and f_m as parameters); "
+                    f"got {getattr(self, name)}; for a model without this augmentation use a negligible "
+                    "value such as 1e-6"
+                )
+        if not (self.d_max_k > 0 and 0 < self.t_min_k < self.t_max_k and self.n_temps >= 5 and self.noise_rel >= 0):
+            raise ValueError(
+                "data needs d_max_k > 0, 0 < t_min_k < t_max_k, n_temps >= 5 and noise_rel >= 0; got "
+                f"d_max_k={self.d_max_k}, t_min_k={self.t_min_k}, t_max_k={self.t_max_k}, "
+                f"n_temps={self.n_temps}, noise_rel={self.noise_rel}"
+            )
+
     def temps_k(self) -> np.ndarray:
         """The model's temperature grid (K): n_temps log-spaced points in [t_min_k, t_max_k]."""
         return np.geomspace(self.t_min_k, self.t_max_k, self.n_temps)

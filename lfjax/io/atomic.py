@@ -8,6 +8,13 @@ import tempfile
 from pathlib import Path
 
 
+def _ordinary_mode(path) -> None:
+    """Gives a temporary file the mode a plainly created file would have (0666 less the umask)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yields a temporary path beside `path`; on success renames it onto `path`, else removes it."""
@@ -15,6 +22,7 @@ def atomic_path(path: str | os.PathLike):
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix or ".tmp", dir=target.parent)
     os.close(fd)
+    _ordinary_mode(tmp)
     try:
         yield Path(tmp)
         os.replace(tmp, target)
@@ -53,6 +61,7 @@ def write_files(out_dir: str | os.PathLike, writers: dict[str, "callable"]) -> l
         for name, write in writers.items():
             fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=Path(name).suffix, dir=out)
             os.close(fd)
+            _ordinary_mode(tmp)
             temps[name] = Path(tmp)
             write(temps[name])
         for name, tmp in temps.items():
