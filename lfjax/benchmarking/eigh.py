@@ -204,17 +204,14 @@ def _run_jax_path(path, fn, params, sizes, chunk_cap, dtype):
             compiles.append({"chunk": chunk, "compile_s": t1 - t0, "first_call_s": t2 - t1, "second_call_s": t3 - t2})
         call = compiled[chunk]
         out = np.empty((n, params["temps"].size), dtype=dtype)
-        best, spent, cpu = float("inf"), 0.0, float("inf")
-        for _ in range(_REPEATS):
-            if spent > _REPEAT_BUDGET_S:
-                break
-            t0, c0 = time.perf_counter(), time.process_time()
+
+        def one_pass():
             for start, stop in _chunks(n, chunk):
                 batch = [jax.device_put(_pad(params[k][start:stop].astype(dtype), chunk)) for k in keys]
                 result = jax.block_until_ready(call(*batch))
                 out[start:stop] = np.asarray(result)[: stop - start]
-            best, spent = min(best, time.perf_counter() - t0), spent + time.perf_counter() - t0
-            cpu = min(cpu, time.process_time() - c0)
+
+        best, cpu = _best_of(one_pass)
         runs.append({"n": n, "chunk": chunk, "n_chunks": len(_chunks(n, chunk)), "seconds": best, "cpu_seconds": cpu})
     chunk = min(compiled)
 
@@ -226,20 +223,30 @@ def _run_jax_path(path, fn, params, sizes, chunk_cap, dtype):
     return runs, compiles, len(traces), evaluate
 
 
+def _best_of(one_pass) -> tuple[float, float]:
+    """(best wall seconds, best CPU seconds) of up to _REPEATS calls, stopping once _REPEAT_BUDGET_S is spent."""
+    best, spent, cpu = float("inf"), 0.0, float("inf")
+    for _ in range(_REPEATS):
+        if spent > _REPEAT_BUDGET_S:
+            break
+        t0, c0 = time.perf_counter(), time.process_time()
+        one_pass()
+        elapsed = time.perf_counter() - t0
+        best, spent, cpu = min(best, elapsed), spent + elapsed, min(cpu, time.process_time() - c0)
+    return best, cpu
+
+
 def _run_numpy_path(fn, params, sizes, chunk_cap):
     """Times each N (numpy runs eagerly: no compile step)."""
     runs = []
     for n in sizes:
         out = np.empty((n, params["temps"].size))
-        best, spent, cpu = float("inf"), 0.0, float("inf")
-        for _ in range(_REPEATS):
-            if spent > _REPEAT_BUDGET_S:
-                break
-            t0, c0 = time.perf_counter(), time.process_time()
+
+        def one_pass():
             for start, stop in _chunks(n, chunk_cap):
                 out[start:stop] = fn(params["d"][start:stop], params["e"][start:stop])
-            best, spent = min(best, time.perf_counter() - t0), spent + time.perf_counter() - t0
-            cpu = min(cpu, time.process_time() - c0)
+
+        best, cpu = _best_of(one_pass)
         runs.append({"n": n, "chunk": min(n, chunk_cap), "n_chunks": len(_chunks(n, chunk_cap)), "seconds": best,
                      "cpu_seconds": cpu})
     return runs
