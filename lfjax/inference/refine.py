@@ -260,13 +260,14 @@ def refine(
             padded[2] = np.median(field)  # one field: one diagonalisation per direction serves all points
         data = tuple(jnp.asarray(a) for a in (*padded, weight))
         scaled = jnp.asarray(_pad_rows(starts / problem.scales(), START_BATCH))
-        ratio = _ratio(problem, scaled[:1], data, exact, cheap)
+        # every batched call below has START_BATCH rows, so each function is traced and compiled once
+        ratio = _ratio(problem, scaled[:START_BATCH], data, exact, cheap)[:1]
         theta = np.asarray(solve(scaled, data, jnp.broadcast_to(ratio, (scaled.shape[0], n + pad))))
         theta, rss = _distinct(problem, theta, data + (ratio[0],), cheap, merge_k)
         best_ll = log_likelihood_from_rss(rss[0], n)
         theta = theta[(log_likelihood_from_rss(rss, n) >= best_ll - polish_within)][:max_polish]
         m = theta.shape[0]
-        theta = _pad_rows(theta, max_polish)
+        theta = _pad_rows(theta, START_BATCH)
         for _ in range(CORRECTION_ROUNDS):
             theta = np.asarray(solve(jnp.asarray(theta), data, _ratio(problem, jnp.asarray(theta), data, exact, cheap)))
         theta = theta[:m]
