@@ -14,7 +14,6 @@ import time
 import jax
 import numpy as np
 
-from lfjax.evaluation import lsq
 from lfjax.evaluation.baseline import batched_fit, pad_rows
 from lfjax.evaluation.metrics import central_ranks, kde_mode_and_rank
 from lfjax.inference.posterior_modes import find_modes

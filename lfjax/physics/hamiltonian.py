@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import jax.numpy as jnp
-import numpy as np
 
 from lfjax.constants import K_PER_CM1, K_PER_MEV
 from lfjax.physics.ions import Ion

@@ -1,7 +1,6 @@
 import csv
 import io
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
