@@ -19,7 +19,6 @@ def _script():
     return module
 
 
-@pytest.mark.slow
 def test_quick_study_writes_tables_and_figures(tmp_path):
     import typer
 

@@ -61,7 +61,6 @@ def test_oracle_finds_the_grid_point_of_a_noise_free_curve():
     assert res.fixed_best_log_likelihood[0] < res.free_best_log_likelihood[0]
 
 
-@pytest.mark.slow
 def test_batched_lm_agrees_with_inference_refine():
     from lfjax.inference.refine import Problem, refine
 

@@ -37,7 +37,6 @@ def tiny_model(tmp_path_factory):
     return workdir
 
 
-@pytest.mark.slow
 def test_evaluate_writes_summary_with_the_keys(tiny_model, tmp_path):
     out = tmp_path / "eval"
     result = runner.invoke(app, ["evaluate", str(tiny_model), "--n", "12", "--samples", "100", "--refine-n", "6",

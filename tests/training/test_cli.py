@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from lfjax.cli.main import app
@@ -14,7 +13,6 @@ REPO = Path(__file__).resolve().parents[2]
 TINY = str(REPO / "configs" / "tiny.toml")
 
 
-@pytest.mark.slow
 def test_train_resume_and_plot(tmp_path):
     runner = CliRunner()
     workdir = tmp_path / "run"
@@ -43,7 +41,6 @@ def test_user_errors_are_one_line_with_exit_code_2(tmp_path):
     assert result.exit_code == 2 and "metrics.jsonl not found" in result.output
 
 
-@pytest.mark.slow
 def test_throughput_benchmark_runs_at_tiny_size(tmp_path):
     out = tmp_path / "bench.json"
     subprocess.run(

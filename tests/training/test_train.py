@@ -50,7 +50,6 @@ def _short(tiny_config, steps=12):
     return cfg_lib.replace(tiny_config, train={"steps": steps, "log_every": 2, "checkpoint_every": 4})
 
 
-@pytest.mark.slow
 def test_interrupt_then_resume_reproduces_the_uninterrupted_run(tmp_path, tiny_config, tiny_norm):
     cfg = _short(tiny_config)
     full = train_and_evaluate(cfg, tmp_path / "full", norm=tiny_norm)
@@ -108,7 +107,6 @@ print(json.dumps({"devices": jax.device_count()}))
 """
 
 
-@pytest.mark.slow
 def test_two_devices_give_the_same_losses_as_one(tmp_path):
     losses = {}
     for n in (1, 2):
