@@ -78,11 +78,8 @@ def figures(result: InferResult) -> dict:
     label = f"best fit D = {best['D']:.2f} K, E = {best['E']:.2f} K"
     post = de_density_figure(result.samples[:, :2], crosses, f"{name}: {result.samples.shape[0]} posterior draws (VAE-INN)",
                              d_max_k=d_max * 1.1, cross_label=label)
-    bank = model.latent_bank()
-    z = model.encode(result.curve_on_grid)
-    scale = bank["z"].std(axis=0)
-    nearest = np.argsort((((bank["z"] - z) / scale) ** 2).sum(-1))[:VAE_NEIGHBOURS]
-    vae = de_density_figure(bank["theta"][nearest, :2], crosses,
+    nearest = model.nearest_in_bank(result.curve_on_grid, VAE_NEIGHBOURS)
+    vae = de_density_figure(model.latent_bank()["theta"][nearest, :2], crosses,
                             f"{name}: {VAE_NEIGHBOURS} training curves nearest in latent space (VAE)",
                             d_max_k=d_max * 1.1, cross_label=label)
     m = result.measurement

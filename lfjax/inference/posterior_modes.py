@@ -40,12 +40,6 @@ def pairwise_distance(points: np.ndarray, others: np.ndarray | None = None) -> n
     return np.sqrt(np.min(np.sum(diff**2, axis=-1), axis=1))
 
 
-def kde_density(points: np.ndarray, bandwidth_k: float) -> np.ndarray:
-    """Gaussian kernel density (unnormalised) at each of the (n, 2) points, modulo equivalents."""
-    dist = pairwise_distance(points)
-    return np.exp(-0.5 * (dist / bandwidth_k) ** 2).sum(axis=1)
-
-
 def find_modes(
     d, e, *, bandwidth_k: float = 0.4, min_mass: float = 0.02, max_points: int = 2000
 ) -> list[PosteriorMode]:

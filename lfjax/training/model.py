@@ -139,6 +139,15 @@ class TrainedModel:
         """
         return dict(self._bank)
 
+    def nearest_in_bank(self, chi_t, k: int) -> np.ndarray:
+        """Indices of the k bank curves nearest in latent space to one (n_T,) curve (the "VAE plot").
+
+        Distances are in latent units scaled by the bank's spread, as in `ood_scores`.
+        """
+        scale = self._bank["z"].std(axis=0)
+        d2 = (((self._bank["z"] - self.encode(self._check(chi_t))) / scale) ** 2).sum(-1)
+        return np.argsort(d2)[:k]
+
     def _latent_distance(self, z: np.ndarray, exclude_self: bool = False) -> np.ndarray:
         scale = self._bank["z"].std(axis=0)
         bank = self._bank["z"] / scale
