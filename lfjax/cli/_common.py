@@ -7,10 +7,7 @@ import sys
 
 import typer
 
-
-class UserError(ValueError):
-    """A mistake in the user's input: shown as one line, exit code 2."""
-
+from lfjax.errors import UserInputError as UserError
 
 #: Exceptions that describe bad user input (raised at the boundary, never bugs).
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError)

@@ -18,6 +18,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from lfjax.errors import ModelMismatchError
 from lfjax.inference.fit import grid_complete
 from lfjax.inference.posterior_modes import PosteriorMode, find_modes, fold, pairwise_distance
 from lfjax.inference.refine import Problem, Solution, refine
@@ -26,10 +27,6 @@ from lfjax.physics import ion as make_ion
 
 #: How far (factor in T) the model's grid may reach beyond the data at either end.
 MAX_EXTRAPOLATION_FACTOR = 1.5
-
-
-class ModelMismatchError(ValueError):
-    """The data cannot be used with this model (other ion, field or temperature range)."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,9 +6,7 @@ import dataclasses
 
 import numpy as np
 
-
-class ReaderError(ValueError):
-    """A measurement file lfjax cannot use; the message names the file (and line) and the fix."""
+from lfjax.errors import ReaderError
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import jax.numpy as jnp
 
 from lfjax.constants import K_PER_CM1, K_PER_MEV
+from lfjax.errors import ParameterError
 from lfjax.physics.ions import Ion
 from lfjax.physics.operators import STEVENS_NAMES, operator_stack, parse_stevens_name
 
@@ -14,10 +15,6 @@ from lfjax.physics.operators import STEVENS_NAMES, operator_stack, parse_stevens
 ENERGY_UNITS: dict[str, float] = {"K": 1.0, "cm-1": K_PER_CM1, "meV": K_PER_MEV}
 #: Parameter names accepted besides the Stevens names: D = 3 B20, E = B22.
 SECOND_ORDER_NAMES = ("D", "E")
-
-
-class ParameterError(ValueError):
-    """A parameter dictionary lfjax cannot use."""
 
 
 def normalise_name(name: str) -> str:

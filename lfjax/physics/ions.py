@@ -6,6 +6,8 @@ import dataclasses
 import re
 from fractions import Fraction
 
+from lfjax.errors import IonError
+
 # Hund's-rule ground multiplets of the trivalent lanthanides: (J, g_J).
 _LANTHANIDES: dict[str, tuple[Fraction, Fraction]] = {
     "Ce": (Fraction(5, 2), Fraction(6, 7)),
@@ -22,10 +24,6 @@ _LANTHANIDES: dict[str, tuple[Fraction, Fraction]] = {
     "Yb": (Fraction(7, 2), Fraction(8, 7)),
 }
 _NAME_RE = re.compile(r"^\s*([A-Za-z]{1,2})\s*(?:\(\s*III\s*\)|3\+|\+3|\^3\+|III)?\s*$")
-
-
-class IonError(ValueError):
-    """An ion name or (J, g) that lfjax cannot use."""
 
 
 @dataclasses.dataclass(frozen=True)

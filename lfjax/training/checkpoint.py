@@ -20,11 +20,9 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from lfjax.errors import CheckpointError
+
 FORMAT = "lfjax-train/1"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that is missing, corrupted or does not match the requested run."""
 
 
 def _manager(directory: Path, keep: int | None = None, read_only: bool = False) -> ocp.CheckpointManager:

@@ -18,10 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lfjax.data.config import DataConfig
-
-
-class ConfigError(ValueError):
-    """A config file or override that does not match the schema."""
+from lfjax.errors import ConfigError
 
 
 @dataclasses.dataclass(frozen=True)
