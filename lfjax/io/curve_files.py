@@ -219,7 +219,8 @@ def read_curve(path: str | Path, kind: str | None = None, **options) -> Curve:
 def _skipped(raw: RawRows) -> list[str]:
     if not raw.skipped_lines:
         return []
-    return [f"skipped {len(raw.skipped_lines)} rows with missing or non-numeric entries ({describe_lines(raw.skipped_lines)})"]
+    n = len(raw.skipped_lines)
+    return [f"skipped {n} row{'s' if n != 1 else ''} with missing or non-numeric entries ({describe_lines(raw.skipped_lines)})"]
 
 
 def _moles_needed(raw: RawRows, ask: _Ask) -> tuple[float, float]:
@@ -247,7 +248,8 @@ def _chi_curve(raw: RawRows, ask: _Ask):
     if raw.quantity in ("moment", "M"):
         zero = np.abs(raw.fields_oe) < ZERO_FIELD_OE
         if zero.any():
-            warnings.append(f"skipped {int(zero.sum())} rows at zero field ({describe_lines(tuple(raw.lines[zero]))}): chi = M/H is undefined there")
+            n = int(zero.sum())
+            warnings.append(f"skipped {n} row{'s' if n != 1 else ''} at zero field ({describe_lines(tuple(raw.lines[zero]))}): chi = M/H is undefined there")
             raw = raw.take(~zero)
     part = _choose(raw, "chi", ask)
     raw = raw.take(part.rows)
@@ -262,7 +264,7 @@ def _chi_curve(raw: RawRows, ask: _Ask):
         chi = moment_to_emu_per_mol_ion(raw.values, mass, molar, ask.ions_per_formula) / raw.fields_oe
     temps, chi, fields, merged = _sort_and_merge(raw.temps_k, chi, raw.fields_oe)
     if merged:
-        warnings.append(f"merged {merged} rows into others at repeated temperatures (averaged)")
+        warnings.append(f"merged {merged} row{'s' if merged != 1 else ''} into others at repeated temperatures (averaged)")
     lo, hi = ask.t_range_k
     keep = (temps >= (lo if lo is not None else -np.inf)) & (temps <= (hi if hi is not None else np.inf))
     _enough(int(keep.sum()), raw.source, part, "t_min_k / t_max_k", ask.t_range_k, "K")
@@ -290,13 +292,10 @@ def _mh_curve(raw: RawRows, ask: _Ask):
     else:
         mass, molar = _moles_needed(raw, ask)
         m_mub = emu_per_mol_to_mub(moment_to_emu_per_mol_ion(raw.values, mass, molar, ask.ions_per_formula))
-    folded = fold_sweep(raw.fields_oe, m_mub, raw.temps_k, max_points=ask.max_points)
+    folded = fold_sweep(raw.fields_oe, m_mub, raw.temps_k, max_points=ask.max_points, h_range_oe=ask.h_range_oe)
     warnings += folded.warnings
-    h = folded.fields_oe
-    lo, hi = ask.h_range_oe
-    keep = (h >= (lo if lo is not None else -np.inf)) & (h <= (hi if hi is not None else np.inf))
-    _enough(int(keep.sum()), raw.source, part, "h_min_oe / h_max_oe", ask.h_range_oe, "Oe")
-    return folded.temps_k[keep], h[keep], folded.values[keep], f"{part.describe()}, {folded.how}", warnings
+    _enough(folded.fields_oe.size, raw.source, part, "h_min_oe / h_max_oe", ask.h_range_oe, "Oe")
+    return folded.temps_k, folded.fields_oe, folded.values, f"{part.describe()}, {folded.how}", warnings
 
 
 def _positive_temperatures(raw: RawRows) -> None:

@@ -104,12 +104,17 @@ def merge_fields(fields_oe: np.ndarray, *columns: np.ndarray) -> tuple[np.ndarra
     return (np.bincount(group, weights=fields) / counts, *(mean(c) for c in columns))
 
 
+def _rows(n: int) -> str:
+    return f"{n} row{'s' if n != 1 else ''}"
+
+
 def _bin(fields, values, temps, max_points):
     chunks = np.array_split(np.arange(fields.size), max_points)
     return tuple(np.array([x[c].mean() for c in chunks]) for x in (fields, values, temps))
 
 
-def fold_sweep(fields_oe, values, temps_k, *, max_points: int = MAX_POINTS) -> FoldedSweep:
+def fold_sweep(fields_oe, values, temps_k, *, max_points: int = MAX_POINTS,
+               h_range_oe: tuple[float | None, float | None] = (None, None)) -> FoldedSweep:
     """Turns one M(H) sweep (file order, either field sign, maybe a loop) into M(|H|).
 
     Args:
@@ -117,6 +122,8 @@ def fold_sweep(fields_oe, values, temps_k, *, max_points: int = MAX_POINTS) -> F
       values: magnetisation (emu, emu/mol or mu_B; anything odd in H), shape (n,).
       temps_k: temperatures in K, shape (n,).
       max_points: the most points returned; longer curves are averaged in consecutive bins.
+      h_range_oe: (h_min_oe, h_max_oe): keep points with |H| in this range (None: open), applied
+        after folding and averaging the branches, before binning.
 
     Returns:
       A `FoldedSweep` (possibly empty when every point is at zero field).
@@ -140,7 +147,7 @@ def fold_sweep(fields_oe, values, temps_k, *, max_points: int = MAX_POINTS) -> F
     h, m, t = np.abs(fields[rows]), np.sign(fields[rows]) * values[rows], temps[rows]
     zero = h < ZERO_FIELD_OE
     if zero.any():
-        warnings.append(f"dropped {int(zero.sum())} rows at |H| < {ZERO_FIELD_OE:g} Oe (M(0) is not defined by folding)")
+        warnings.append(f"dropped {_rows(int(zero.sum()))} at |H| < {ZERO_FIELD_OE:g} Oe (M(0) is not defined by folding)")
         h, m, t, away = h[~zero], m[~zero], t[~zero], away[~zero]
     if (fields[rows] < -ZERO_FIELD_OE).any() and (fields[rows] > ZERO_FIELD_OE).any():
         warnings.append("folded negative fields onto positive ones: M(-H) = -M(H)")
@@ -152,6 +159,9 @@ def fold_sweep(fields_oe, values, temps_k, *, max_points: int = MAX_POINTS) -> F
         h, m, t, note = _mean_of_branches(h[away], m[away], t[away], h[~away], m[~away], t[~away])
         how += ", mean of the rising and falling branches"
         warnings += note
+    lo, hi = (-np.inf if h_range_oe[0] is None else h_range_oe[0]), (np.inf if h_range_oe[1] is None else h_range_oe[1])
+    keep = (h >= lo) & (h <= hi)
+    h, m, t = h[keep], m[keep], t[keep]
     if h.size > max_points:
         warnings.append(f"averaged {h.size} points into {max_points} consecutive field bins")
         h, m, t = _bin(h, m, t, max_points)
@@ -174,8 +184,9 @@ def _mean_of_branches(h_up, m_up, t_up, h_down, m_down, t_down):
     up, down = np.interp(grid, h_up, m_up), np.interp(grid, h_down, m_down)
     temps = 0.5 * (np.interp(grid, h_up, t_up) + np.interp(grid, h_down, t_down))
     mean = 0.5 * (up + down)
-    dropped = h_up.size + h_down.size - 2 * grid.size
-    if (h_up < lo).any() or (h_down < lo).any() or (h_up > hi).any() or (h_down > hi).any():
+    outside = np.concatenate([h_up, h_down])
+    outside = [h for h in outside if (h < lo and not same_field(h, lo)) or (h > hi and not same_field(h, hi))]
+    if outside:
         notes.append(f"kept the fields both branches cover, {lo:.5g}-{hi:.5g} Oe")
     diff = np.abs(up - down)
     scale = float(np.max(np.abs(mean))) or 1.0
@@ -185,7 +196,6 @@ def _mean_of_branches(h_up, m_up, t_up, h_down, m_down, t_down):
             f"rising and falling branches differ by up to {100 * diff.max() / scale:.1f} % of max |M| at "
             f"{grid[over].min():.5g}-{grid[over].max():.5g} Oe (hysteresis?); the curve is their mean"
         )
-    del dropped
     return grid, mean, temps, notes
 
 
