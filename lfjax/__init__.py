@@ -6,6 +6,9 @@ Public API (energies in K, chi in emu/mol, chi T in emu K/mol, fields in Oe):
   chi_t_powder(ion, params, temps_k, field_oe=0.0) -> (..., n_T)
   chi_t_powder_de(ion, d, e, temps_k) -> (..., n_T)   fast second-order path
   equivalents(d, e) -> (..., 6, 2);  canonical(d, e) -> (..., 2)
+  preset(name, ion=None) -> parameter names;  prior_ranges(ion, names, scale_k=500.0) -> {name: (lo, hi)}
+  symmetry_maps(names, ion=None, directions=None) -> (n_maps, n, n), identity first
+  model_spec(ion, preset=None, names=None, scale_k=None, ranges=None) -> ModelSpec
 """
 
 from lfjax.physics import Ion as Ion
@@ -16,5 +19,10 @@ from lfjax.physics import chi_t_powder as chi_t_powder
 from lfjax.physics import chi_t_powder_de as chi_t_powder_de
 from lfjax.physics import equivalents as equivalents
 from lfjax.physics import ion as ion
+from lfjax.physics.presets import preset as preset
+from lfjax.physics.presets import prior_ranges as prior_ranges
+from lfjax.physics.symmetry_maps import symmetry_maps as symmetry_maps
+from lfjax.spec import ModelSpec as ModelSpec
+from lfjax.spec import model_spec as model_spec
 
 __version__ = "0.1.0"

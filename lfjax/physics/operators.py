@@ -104,3 +104,66 @@ def stevens_operator(j: float, k: int, q: int) -> np.ndarray:
 def operator_stack(j: float, names: tuple[str, ...]) -> np.ndarray:
     """Returns the (len(names), 2J+1, 2J+1) complex128 stack of Stevens operators for `names`."""
     return np.stack([stevens_operator(j, *parse_stevens_name(n)) for n in names])
+
+
+def euler_zyz(rotation: np.ndarray) -> tuple[float, float, float]:
+    """Returns Euler angles (alpha, beta, gamma) in radians with R = Rz(alpha) Ry(beta) Rz(gamma).
+
+    Args:
+      rotation: a proper rotation matrix, shape (3, 3) (det +1).
+    """
+    r = np.asarray(rotation, dtype=np.float64)
+    beta = float(np.arccos(np.clip(r[2, 2], -1.0, 1.0)))
+    if np.hypot(r[0, 2], r[1, 2]) > 1e-12:
+        return float(np.arctan2(r[1, 2], r[0, 2])), beta, float(np.arctan2(r[2, 1], -r[2, 0]))
+    if r[2, 2] > 0:  # beta = 0: only alpha + gamma is defined
+        return float(np.arctan2(r[1, 0], r[0, 0])), 0.0, 0.0
+    return float(np.arctan2(-r[1, 0], -r[0, 0])), np.pi, 0.0  # beta = pi: only alpha - gamma
+
+
+def rotation_unitary(j: float, rotation: np.ndarray) -> np.ndarray:
+    """Returns U(R) = exp(-i alpha Jz) exp(-i beta Jy) exp(-i gamma Jz), complex128 (2J+1, 2J+1).
+
+    The active rotation of the |J, m> states by R (3 x 3, det +1): U (J . b) U^dagger = J . (R b),
+    so H' = U H U^dagger is the ligand field turned by R, and M along b for H' equals M along
+    R^T b for H.
+    """
+    alpha, beta, gamma = euler_zyz(rotation)
+    _, jy, jz = spin_matrices(j)
+    m = np.diag(jz).real
+    vals, vecs = np.linalg.eigh(jy)
+    d_beta = (vecs * np.exp(-1j * beta * vals)) @ vecs.conj().T
+    return np.exp(-1j * alpha * m)[:, None] * d_beta * np.exp(-1j * gamma * m)[None, :]
+
+
+@functools.lru_cache(maxsize=None)
+def _gram(j: float, names: tuple[str, ...]) -> np.ndarray:
+    ops = operator_stack(j, names)
+    return np.einsum("aij,bji->ab", ops, ops).real
+
+
+def rotated_stevens_matrix(rotation: np.ndarray, names: tuple[str, ...] = STEVENS_NAMES, j: float = 6.0) -> np.ndarray:
+    """Wigner rotation of Stevens operators: W (n, n) with U O_s U^dagger = sum_t W[t, s] O_t.
+
+    Computed numerically: the operators are rotated with `rotation_unitary` on a multiplet J
+    (default 6, which represents every k <= 6 faithfully; the result does not depend on J as
+    long as 2J >= max k) and re-expanded by trace inner products (Stevens operators of
+    different (k, q) are trace-orthogonal). A parameter vector s (H = sum_s s_s O_s) turned by
+    R becomes W s. `names` must be closed under rotation (all q for each k used), else the
+    re-expansion is incomplete and a ValueError says so.
+
+    Args:
+      rotation: proper rotation matrix (3, 3).
+      names: Stevens names (default: all 27, `STEVENS_NAMES`).
+      j: multiplet used for the numerics (2J >= every k in names).
+    """
+    ops = operator_stack(j, tuple(names))
+    u = rotation_unitary(j, rotation)
+    rotated = u @ ops @ u.conj().T  # (n, N, N)
+    overlaps = np.einsum("tij,sji->ts", ops, rotated).real
+    w = np.linalg.solve(_gram(j, tuple(names)), overlaps)
+    residual = rotated - np.einsum("ts,tij->sij", w, ops)
+    scale = np.linalg.norm(ops.reshape(len(names), -1), axis=1)
+    if np.max(np.linalg.norm(residual.reshape(len(names), -1), axis=1) / scale) > 1e-9:
+        raise ValueError(f"the operators {names} are not closed under rotation; include every q of each k")
+    return w
