@@ -97,7 +97,8 @@ def normalise_direction(direction: Any) -> str | tuple[float, float, float]:
         raise ConfigError(f"direction must be a vector of 3 finite numbers [nx, ny, nz]; got {direction!r}")
     norm = float(np.linalg.norm(vector))
     if not norm > 1e-12:
-        raise ConfigError(f"direction {list(vector)} is the zero vector and has no direction; give e.g. [0, 0, 1]")
+        shown = ", ".join(f"{v:g}" for v in vector)
+        raise ConfigError(f"direction [{shown}] is the zero vector and has no direction; give e.g. [0, 0, 1]")
     return tuple(float(v) for v in vector / norm)
 
 

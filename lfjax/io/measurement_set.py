@@ -200,7 +200,10 @@ def _build(config: dict, entries: list[dict], base: Path, toml: Path | None, ove
     for key, check in OPTION_KEYS.items():
         value = overrides.get(key, config.get(key))
         if value is not None:
-            options[key] = check(value)
+            try:
+                options[key] = check(value)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
     curves: list[Curve] = []
     for index, entry in enumerate(entries):
         label = f"{where} [[data]] #{index + 1}" if toml else where
