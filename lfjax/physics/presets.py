@@ -1,9 +1,13 @@
 """Point-group presets of ligand-field parameters and comparable-energy prior ranges.
 
 Frame (every preset): z along the main symmetry axis (the C_n of highest n; for `cubic` a
-C4 axis); x along a twofold axis perpendicular to z, or in a vertical mirror plane, where the
-group has one. Then every sine-type term (q < 0) vanishes and the presets hold only cosine
-terms B_k^q with q >= 0 (Stevens convention of `operators`; energies in K):
+C4 axis); y along a twofold axis perpendicular to z (D_n groups), equivalently the xz plane a
+vertical mirror plane (C_nv groups); for D3d, y along C2' and x in the sigma_d plane. Every
+cosine term O_k^q (q >= 0) is even under the turn by 180 degrees about y (U O U^dagger = O,
+checked numerically in the tests) and every sine term odd, so in this frame the sine terms
+(q < 0) vanish and the presets hold only cosine terms B_k^q, q >= 0 (Stevens convention of
+`operators`; energies in K). (A turn by 180 degrees about x flips the odd-q cosine terms:
+with the C2 axis along x, D3d would need B4-3, B6-3 instead of B43, B63.)
 
   DE       D, E (D = 3 B20, E = B22): the second-order model
   axial    B20, B40, B60                       (aliases D4d, Dinfh/D∞h, S8; exact to k <= 6)

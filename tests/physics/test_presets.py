@@ -133,3 +133,56 @@ def test_prior_ranges_bad_scale():
         prior_ranges(ion("Er"), "axial", scale_k={2: 100.0, 4: 100.0})
     with pytest.raises(ParameterError, match="scale_k"):
         prior_ranges(ion("Er"), "axial", scale_k=-1.0)
+
+
+def test_frame_cosine_terms_even_under_c2_about_y():
+    """The documented frame: C2 about y leaves every q >= 0 term and flips every q < 0 term."""
+    from lfjax.physics.operators import rotated_stevens_matrix
+
+    w = rotated_stevens_matrix(np.diag([-1.0, 1.0, -1.0]))
+    signs = np.array([-1.0 if "-" in n else 1.0 for n in STEVENS_NAMES])
+    assert np.allclose(w, np.diag(signs), atol=1e-10)
+    # and every preset's operators commute with the point operations of its group: here the
+    # C3 turn about z for D3d (O_k^q with q in {0, 3, 6})
+    c, s = np.cos(2 * np.pi / 3), np.sin(2 * np.pi / 3)
+    w3 = rotated_stevens_matrix(np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]]))
+    idx = [STEVENS_NAMES.index(n) for n in preset("D3d")]
+    assert np.allclose(w3[np.ix_(idx, idx)], np.eye(len(idx)), atol=1e-10)
+
+
+def _rz(angle):
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+
+
+C2Y = np.diag([-1.0, 1.0, -1.0])
+RX90 = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])
+# Rotational generators of each point group in the documented frame (inversion and mirrors act
+# on Stevens operators like the rotations I * sigma, so D3h brings C2z = I * sigma_h).
+GENERATORS = {
+    "axial": [_rz(np.pi / 4), C2Y],  # D4d -> D8 to k <= 6
+    "D4h": [_rz(np.pi / 2), C2Y],
+    "D3d": [_rz(2 * np.pi / 3), C2Y],
+    "D3h": [_rz(2 * np.pi / 3), C2Y, _rz(np.pi)],
+    "D2h": [_rz(np.pi), C2Y],
+    "cubic": [_rz(np.pi / 2), RX90],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERATORS))
+def test_preset_is_the_invariant_subspace_of_its_group(name):
+    """Independent of the preset table: the operators invariant under the group's generators."""
+    from lfjax.physics.operators import operator_stack, rotated_stevens_matrix
+
+    norms = np.linalg.norm(operator_stack(6.0, STEVENS_NAMES).reshape(27, -1), axis=1)
+    stack = np.concatenate([norms[:, None] * rotated_stevens_matrix(g) / norms[None, :] - np.eye(27)
+                            for g in GENERATORS[name]])
+    _, sing, vt = np.linalg.svd(stack)
+    invariant = vt[sing < 1e-8].T  # (27, d): null space, stack has >= 27 rows
+    spec = resolve(name)
+    a = np.zeros((27, len(spec.names)))
+    a[[STEVENS_NAMES.index(s) for s in spec.stevens_names]] = spec.array
+    a = norms[:, None] * a
+    assert invariant.shape[1] == a.shape[1]
+    proj = invariant @ invariant.T
+    assert np.abs(proj @ a - a).max() < 1e-8 * np.abs(a).max()
