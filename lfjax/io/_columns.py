@@ -28,18 +28,18 @@ from lfjax.io._raw import RawRows, ReaderError, parse_float
 QUANTITIES = ("chiT", "chi", "moment", "M", "M_muB")
 _END = r"(?![a-z])"
 _PATTERNS = (  # order matters: the first match names a column
-    ("T", re.compile(rf"^(t|temp|temperature){_END}", re.I)),
-    ("chiT", re.compile(rf"^(chi|χ|x)[\s_*·]*t{_END}", re.I)),
-    ("chi", re.compile(rf"^(chi|χ|x|susceptibility){_END}", re.I)),
-    ("M_muB", re.compile(r"^m[\s_(]*(mu_?b|µb|μb|ub|mub)", re.I)),
-    ("M", re.compile(r"^m[\s_(]*(emu)?[\s_/]*(per[\s_]*mol|/\s*mol|mol)", re.I)),
-    ("moment", re.compile(rf"^(m|moment|magnetization|magnetisation){_END}", re.I)),
-    ("field", re.compile(rf"^(h|b|field|magnetic field|mu0h|µ0h){_END}", re.I)),
+    ("T", re.compile(rf"^(t|temp|temperature){_END}", re.IGNORECASE)),
+    ("chiT", re.compile(rf"^(chi|χ|x)[\s_*·]*t{_END}", re.IGNORECASE)),
+    ("chi", re.compile(rf"^(chi|χ|x|susceptibility){_END}", re.IGNORECASE)),
+    ("M_muB", re.compile(r"^m[\s_(]*(mu_?b|µb|μb|ub|mub)", re.IGNORECASE)),
+    ("M", re.compile(r"^m[\s_(]*(emu)?[\s_/]*(per[\s_]*mol|/\s*mol|mol)", re.IGNORECASE)),
+    ("moment", re.compile(rf"^(m|moment|magnetization|magnetisation){_END}", re.IGNORECASE)),
+    ("field", re.compile(rf"^(h|b|field|magnetic field|mu0h|µ0h){_END}", re.IGNORECASE)),
 )
 _MISSING = {"", "--", "-", "nan", "na", "n/a", "none"}
-_TESLA = re.compile(r"(\(\s*t\s*\)|_t$)", re.I)
-_SI_HINT = re.compile(r"m\^?3|m³|a\s*m\^?2|a·m", re.I)
-_LABEL = re.compile(r"^(chi|χ|x|m|moment)[\s_]+(?!t\b)(.+)$", re.I)
+_TESLA = re.compile(r"(\(\s*t\s*\)|_t$)", re.IGNORECASE)
+_SI_HINT = re.compile(r"m\^?3|m³|a\s*m\^?2|a·m", re.IGNORECASE)
+_LABEL = re.compile(r"^(chi|χ|x|m|moment)[\s_]+(?!t\b)(.+)$", re.IGNORECASE)
 INVERSE_RTOL = 1e-3
 
 

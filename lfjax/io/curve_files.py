@@ -23,7 +23,13 @@ from lfjax.io._qd import is_qd, parse_qd
 from lfjax.io._raw import RawRows, describe_lines
 from lfjax.io._segments import same_field
 from lfjax.io._sweeps import Part, listing, same_temperature, split_parts
-from lfjax.io.curves import Curve, CurveSource, emu_per_mol_to_mub, moment_to_emu_per_mol_ion, normalise_kind
+from lfjax.io.curves import (
+    Curve,
+    CurveSource,
+    emu_per_mol_to_mub,
+    moment_to_emu_per_mol_ion,
+    normalise_kind,
+)
 from lfjax.io.mh import MAX_POINTS, fold_sweep
 
 FORMATS = ("auto", "qd", "table")

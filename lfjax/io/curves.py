@@ -33,8 +33,18 @@ DIRECTION_WORDS = ("powder", "x", "y", "z")
 _AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
 
 __all__ = [
-    "Curve", "CurveSource", "DIRECTION_WORDS", "KINDS", "MeasurementSet", "direction_vector", "emu_per_mol_to_mub",
-    "moles_of_formula", "moment_to_emu_per_mol_ion", "mub_to_emu_per_mol", "normalise_direction", "normalise_kind",
+    "DIRECTION_WORDS",
+    "KINDS",
+    "Curve",
+    "CurveSource",
+    "MeasurementSet",
+    "direction_vector",
+    "emu_per_mol_to_mub",
+    "moles_of_formula",
+    "moment_to_emu_per_mol_ion",
+    "mub_to_emu_per_mol",
+    "normalise_direction",
+    "normalise_kind",
 ]
 
 
@@ -302,6 +312,11 @@ class MeasurementSet:
         """The curves of one kind ("chi"/"mt" or "mh")."""
         kind = normalise_kind(kind)
         return tuple(c for c in self.curves if c.kind == kind)
+
+    @property
+    def provenance(self) -> dict:
+        """Where the set came from (set file, options, warnings, each curve's source), JSON-ready."""
+        return self.to_dict(with_data=False)
 
     def describe(self) -> str:
         """Several lines: the sample and one line per curve."""

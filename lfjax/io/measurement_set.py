@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from lfjax.errors import ConfigError, LfjaxError
 from lfjax.io.curve_files import guess_kind, read_curves

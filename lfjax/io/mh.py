@@ -208,5 +208,5 @@ def _monotonic_check(h, m) -> list[str]:
     worst = int(np.argmax(falls))
     if falls[worst] <= DROP_TOL * scale:
         return []
-    return [f"M falls by {100 * falls[worst] / scale:.0f} % of max |M| up to {h[worst]:.5g} Oe as |H| rises; "
-            "check those rows or cut them with h_max_oe / h_min_oe"]
+    return [(f"M falls by {100 * falls[worst] / scale:.0f} % of max |M| up to {h[worst]:.5g} Oe as |H| rises; "
+             "check those rows or cut them with h_max_oe / h_min_oe")]

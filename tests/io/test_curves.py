@@ -12,7 +12,12 @@ from lfjax.constants import NA_MUB_EMU_PER_MOL
 from lfjax.errors import ConfigError, ReaderError
 from lfjax.io.curve_files import guess_kind, read_curve, read_curves
 from lfjax.io.curves import (
-    Curve, MeasurementSet, emu_per_mol_to_mub, moment_to_emu_per_mol_ion, mub_to_emu_per_mol, normalise_direction,
+    Curve,
+    MeasurementSet,
+    emu_per_mol_to_mub,
+    moment_to_emu_per_mol_ion,
+    mub_to_emu_per_mol,
+    normalise_direction,
 )
 from lfjax.io.writers import write_qd_dat
 
@@ -43,7 +48,7 @@ def test_curve_normalises_kind_and_direction_and_freezes_arrays():
     with pytest.raises(ValueError):
         curve.values[0] = 3.0
     with pytest.raises(ConfigError, match="kind 'chi', not 'mh'"):
-        curve.m_mub_per_ion
+        _ = curve.m_mub_per_ion
     assert Curve("mh", [2, 2], [1e3, 2e3], [1, 2], direction="Y").direction_vector.tolist() == [0, 1, 0]
     assert normalise_direction([1, 1, 0]) == pytest.approx((2 ** -0.5, 2 ** -0.5, 0.0))
     assert Curve("chi", [2], [0], [1]).direction_vector is None
@@ -203,7 +208,7 @@ def test_kerse2_files_give_two_temperature_runs_and_a_sweep(real):
     ten = read_curve(real / name, "chi", field_oe=10000, molar_mass_g_per_mol=364.30)
     assert one.field_oe == 1000 and ten.field_oe == 10000 and any("zero field" in w for w in one.source.warnings)
     # line 529 of the file: 1000 Oe, 299.7307 K, 6.523717e-5 emu; 0.560 mg of 364.30 g/mol
-    t, chi_t = _at(one, 299.7307)
+    _, chi_t = _at(one, 299.7307)
     assert chi_t == pytest.approx(6.523717e-5 / (1000 * 0.560e-3 / 364.30) * 299.7307, rel=1e-6)
     assert _at(ten, 2.0)[1] < _at(one, 2.0)[1]  # saturation at 2 K, 10 kOe
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from lfjax.constants import NA_MUB_EMU_PER_MOL
+from lfjax.errors import ReaderError
 from lfjax.io.curve_files import read_curve
 from lfjax.io.mh import branches, fold_sweep
 from lfjax.io.writers import write_qd_dat
@@ -153,7 +154,7 @@ def test_er2_dimer_vsm_scan_uses_its_virgin_branch(real):
 
 
 def test_kerse2_m_of_h_is_smaller_along_c(real):
-    kw = dict(temperature_k=2, molar_mass_g_per_mol=364.30, h_max_oe=55000)
+    kw = {"temperature_k": 2, "molar_mass_g_per_mol": 364.30, "h_max_oe": 55000}
     ab = read_curve(real / "KErSe2_Hparatoplate_12.07.2019.dc.dat", "mh", **kw)
     c = read_curve(real / "KErSe2_Hpertoplate_12.07.2019.dc.dat", "mh", **kw)
     for curve in (ab, c):
@@ -165,3 +166,22 @@ def test_kerse2_m_of_h_is_smaller_along_c(real):
     assert m_ab == pytest.approx(expected, rel=1e-6)
     untrimmed = read_curve(real / "KErSe2_Hpertoplate_12.07.2019.dc.dat", "mh", temperature_k=2, molar_mass_g_per_mol=364.30)
     assert any("M falls by" in w for w in untrimmed.source.warnings)  # the failed 57-60 kOe readings
+
+
+def test_sweeps_at_two_temperatures_and_a_temperature_run_are_told_apart(tmp_path):
+    """One file: M(T) at 1000 Oe, then continuous sweeps at 2 K and 5 K (many rows per field step)."""
+    t_run = np.linspace(300, 2, 60)
+    h_sweep = np.repeat(np.linspace(0, 40000, 41), 6)  # slow VSM-like sweep: 6 rows per field
+    temps = np.concatenate([t_run, np.full(h_sweep.size, 2.0), np.full(h_sweep.size, 5.0)])
+    fields = np.concatenate([np.full(t_run.size, 1000.0), h_sweep, h_sweep])
+    moment = np.concatenate([1e-3 / t_run, 0.02 * _m(h_sweep), 0.01 * _m(h_sweep)])
+    write_qd_dat(tmp_path / "all.dat", temps, fields, moment, mass_mg=1.0)
+    kw = {"molar_mass_g_per_mol": 500.0}
+    two = read_curve(tmp_path / "all.dat", "mh", temperature_k=2, **kw)
+    five = read_curve(tmp_path / "all.dat", "mh", temperature_k=5, **kw)
+    np.testing.assert_allclose(five.values, 0.5 * two.values, rtol=1e-6)
+    assert two.n_points == 40 and np.all(two.temps_k == 2.0)  # 6 readings per field averaged; 0 Oe dropped
+    chi = read_curve(tmp_path / "all.dat", "chi", **kw)
+    assert chi.n_points == 60 and chi.field_oe == 1000
+    with pytest.raises(ReaderError, match="holds 2 M\\(H\\) runs .* pick one with temperature_k"):
+        read_curve(tmp_path / "all.dat", "mh", **kw)
