@@ -40,6 +40,7 @@ _MISSING = {"", "--", "-", "nan", "na", "n/a", "none"}
 _TESLA = re.compile(r"(\(\s*t\s*\)|_t$)", re.IGNORECASE)
 _SI_HINT = re.compile(r"m\^?3|m³|a\s*m\^?2|a·m", re.IGNORECASE)
 _LABEL = re.compile(r"^(chi|χ|x|m|moment)[\s_]+(?!t\b)(.+)$", re.IGNORECASE)
+_UNIT_WORD = re.compile(r"^[(\[]|^(emu|per|mol|k|oe|mub|mu_?b|cgs|si|cm\^?3|m\^?3|a_?m\^?2)(?![a-z])", re.IGNORECASE)
 INVERSE_RTOL = 1e-3
 
 
@@ -77,11 +78,13 @@ def _triples_with_inverse(rows: list[list[float | None]]) -> bool:
 
 
 def _labels(header_lines: list[list[str]], n_groups: int) -> list[str]:
+    if n_groups == 1:
+        return [""]
     words = [m.group(2).strip() for line in header_lines for f in line if (m := _LABEL.match(f.strip()))]
-    words = list(dict.fromkeys(words))
+    words = list(dict.fromkeys(w for w in words if not _UNIT_WORD.match(w)))
     if len(words) == n_groups:
         return words
-    return [f"curve {i + 1}" for i in range(n_groups)] if n_groups > 1 else [""]
+    return [f"curve {i + 1}" for i in range(n_groups)]
 
 
 def parse_columns(text: str, source: str, quantity: str | None = None, units: str | None = None) -> list[ColumnGroup]:

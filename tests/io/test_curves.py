@@ -227,3 +227,13 @@ def test_kerse2_paired_table_splits_into_three_chi_curves(real):
     assert powder == pytest.approx((2 * ab + c) / 3, rel=0.02)  # the powder average of a uniaxial crystal
     picked = read_curve(real / "KErSe2_MT.dat", curve="H//c", direction="z", field_oe=1000)
     assert picked.direction == "z" and picked.field_oe == 1000 and picked.source.warnings == curves[2].source.warnings[:-1]
+
+
+def test_group_labels_come_from_names_not_units(tmp_path):
+    rows = "\n".join(f"{a},{1 / a},{a},{2 / a}" for a in np.linspace(2, 300, 8))
+    (tmp_path / "n.csv").write_text("T_K,chi_powder,T_K,chi_ab\n" + rows)
+    assert [c.label for c in read_curves(tmp_path / "n.csv")] == ["n powder", "n ab"]
+    (tmp_path / "u.csv").write_text("T_K,chi_emu_per_mol,T_K,chi_emu_per_mol\n" + rows)
+    assert [c.label for c in read_curves(tmp_path / "u.csv")] == ["u curve 1", "u curve 2"]
+    (tmp_path / "one.csv").write_text("T_K,chi_emu_per_mol\n" + "\n".join(f"{a},{1 / a}" for a in np.linspace(2, 300, 8)))
+    assert read_curve(tmp_path / "one.csv").label == "one"
