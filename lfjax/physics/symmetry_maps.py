@@ -183,7 +183,7 @@ def symmetry_group(
     from lfjax.physics.ions import ion as make_ion
 
     spec = resolve(names, None if ion is None else make_ion(ion))
-    if ion is not None and not isinstance(names, Preset) and spec.notes:
+    if ion is not None and not isinstance(names, (Preset, str)) and spec.notes:  # presets drop such terms
         raise ParameterError(f"{'; '.join(spec.notes)}; remove those names for this ion")
     maps, owners = _group(spec)
     if directions is None or (isinstance(directions, str) and directions.strip().lower() == "powder"):
@@ -207,7 +207,8 @@ def symmetry_maps(
     Args:
       names: parameter names in vector order (e.g. ("D", "E") or ("B20", "B40", "B43", ...)),
         a preset name (e.g. "D3d"; "cubic" brings its constraint), or a resolved `Preset`.
-      ion: optional ion; names with k > 2J are then refused (their operators vanish).
+      ion: optional ion; explicit names with k > 2J are then refused (their operators vanish),
+        a preset drops them (as `presets.preset` does).
       directions: None or "powder" for powder data; otherwise the measured field directions
         ("x", "y", "z" or 3-vectors in the ligand-field frame): only maps from rotations that
         fix every direction up to sign are kept (single-crystal data).

@@ -125,6 +125,8 @@ def test_names_vanishing_for_the_ion_refused():
     with pytest.raises(ParameterError, match="k > 2J"):
         symmetry_maps(("B20", "B60"), ion="Ce")
     assert symmetry_maps(("B20", "B60"), ion="Er").shape == (1, 2, 2)
+    ce = symmetry_maps("D3d", ion="Ce")  # preset: B60, B63, B66 dropped, the 60 degree turn remains
+    assert ce.shape == (2, 3, 3) and np.allclose(ce[1], np.diag([1, 1, -1]))
 
 
 def _random_theta(the_ion, name, rng, n):
