@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from lfjax.physics import apply_errors, chi_axes, chi_powder_finite_field, hamiltonian, ion, to_kelvin
-from lfjax.physics.hamiltonian import ParameterError, normalise_name
+from lfjax.errors import ParameterError, ReaderError, UserInputError
+from lfjax.physics.hamiltonian import normalise_name
 
 #: Columns of the simulation CSV.
 CSV_COLUMNS = ("case", "T_K", "chi_x", "chi_y", "chi_z", "chi_emu_per_mol", "chiT_emu_K_per_mol")
@@ -41,17 +42,17 @@ def parse_temps(spec: str) -> np.ndarray:
         else:
             temps = np.array([float(t) for t in spec.split(",")])
     except ValueError:
-        raise ValueError(f"bad temperature spec {spec!r}; expected TMIN:TMAX:N (TMIN > 0) or T1,T2,... in K") from None
+        raise UserInputError(f"bad temperature spec {spec!r}; expected TMIN:TMAX:N (TMIN > 0) or T1,T2,... in K") from None
     check_temps(temps, spec)
     return temps
 
 
 def check_temps(temps: np.ndarray, source: str) -> None:
-    """Raises ValueError unless every temperature is finite and > 0 K."""
+    """Raises UserInputError unless every temperature is finite and > 0 K."""
     bad = ~np.isfinite(temps) | (temps <= 0)
     if temps.size == 0 or bad.any():
         first = temps[bad][0] if bad.any() else "none"
-        raise ValueError(f"temperatures must be finite and > 0 K; got {first} in {source}")
+        raise UserInputError(f"temperatures must be finite and > 0 K; got {first} in {source}")
 
 
 def read_temps_file(path: str | Path) -> np.ndarray:
@@ -59,7 +60,7 @@ def read_temps_file(path: str | Path) -> np.ndarray:
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        raise ValueError(f"cannot read temperature file {path}: {exc.strerror}") from None
+        raise ReaderError(f"cannot read temperature file {path}: {exc.strerror}") from None
     temps = []
     for lineno, line in enumerate(text.splitlines(), 1):
         line = line.split("#")[0].strip()
@@ -70,7 +71,7 @@ def read_temps_file(path: str | Path) -> np.ndarray:
             temps.append(float(first))
         except ValueError:
             if temps:
-                raise ValueError(f"{path}:{lineno}: not a temperature: {first!r}") from None
+                raise ReaderError(f"{path}:{lineno}: not a temperature: {first!r}") from None
     temps = np.asarray(temps)
     check_temps(temps, str(path))
     return temps
@@ -94,10 +95,10 @@ def read_cases_csv(path: str | Path, unit: str = "K") -> list[Case]:
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        raise ValueError(f"cannot read parameter file {path}: {exc.strerror}") from None
+        raise ReaderError(f"cannot read parameter file {path}: {exc.strerror}") from None
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames:
-        raise ValueError(f"{path}: empty parameter file; expected a header such as D,E,chi_dia")
+        raise ReaderError(f"{path}: empty parameter file; expected a header such as D,E,chi_dia")
     names = {}
     for col in reader.fieldnames:
         if col.strip() in CASE_COLUMNS:
@@ -112,10 +113,10 @@ def read_cases_csv(path: str | Path, unit: str = "K") -> list[Case]:
             params = to_kelvin({names[c]: float(row[c]) for c in names if row[c] not in ("", None)}, unit)
             extra = {c: float(row[c]) for c in CASE_COLUMNS if c in row and row[c] not in ("", None)}
         except ValueError:
-            raise ValueError(f"{path}:{lineno}: non-numeric value") from None
+            raise ReaderError(f"{path}:{lineno}: non-numeric value") from None
         cases.append(Case({k: float(v) for k, v in params.items()}, **extra))
     if not cases:
-        raise ValueError(f"{path}: no rows")
+        raise ReaderError(f"{path}: no rows")
     return cases
 
 
@@ -123,7 +124,7 @@ def simulate_case(ion_name: str, case: Case, temps_k: np.ndarray) -> np.ndarray:
     """Returns rows (n_T, 6): T, chi_x, chi_y, chi_z (NaN at finite field), chi, chi T (cgs)."""
     the_ion = ion(ion_name) if isinstance(ion_name, str) else ion_name
     if not math.isfinite(case.field_oe) or case.field_oe < 0:
-        raise ValueError(f"field must be >= 0 Oe; got {case.field_oe}")
+        raise ParameterError(f"field must be >= 0 Oe; got {case.field_oe}")
     hamiltonian(the_ion, case.params_k)  # validates names early
     params = {k: np.float64(v) for k, v in case.params_k.items()}
     if case.field_oe == 0:

@@ -1,4 +1,4 @@
-"""Shared test fixtures: float64 on request, global JAX config restored after every test."""
+"""Shared test fixtures: float64 on request (a context manager; nothing flips the global flag)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared").resolve()
-
-
-@pytest.fixture(autouse=True)
-def _restore_x64():
-    """CLI entry points switch on float64 globally; undo it so tests stay independent."""
-    before = jax.config.jax_enable_x64
-    yield
-    jax.config.update("jax_enable_x64", before)
 
 
 @pytest.fixture

@@ -311,15 +311,14 @@ def _acceptance(results: dict) -> dict:
 def run_benchmark(config: BenchConfig, log: Callable[[str], None] = lambda s: None) -> dict:
     """Runs `config.paths` and returns the JSON-ready report (environment, figures, agreement).
 
-    Needs float64 enabled (`jax.config.update("jax_enable_x64", True)` at the entry point) for the
-    float64 reference and the float64 paths; float32 paths pass their dtype per call.
-
-    Raises:
-      ValueError: float64 is not enabled.
+    Runs inside `jax.enable_x64(True)` (float64 reference and float64 paths); float32 paths
+    pass their dtype per call. The global flag is left as it was.
     """
-    if not jax.config.jax_enable_x64:
-        raise ValueError("the benchmark needs float64: call jax.config.update('jax_enable_x64', True) "
-                         "at the entry point (the `lfjax bench` command does)")
+    with jax.enable_x64(True):
+        return _run_benchmark(config, log)
+
+
+def _run_benchmark(config: BenchConfig, log: Callable[[str], None]) -> dict:
     load_start, environment = os.getloadavg(), _environment()
     er = ion("Er3+")
     temps_k = np.geomspace(config.t_min_k, config.t_max_k, config.n_temps)

@@ -1,4 +1,4 @@
-"""Shared CLI plumbing: user errors become one line on stderr and exit code 2."""
+"""Shared CLI plumbing: domain errors become one line on stderr and exit code 2; bugs keep their traceback."""
 
 from __future__ import annotations
 
@@ -7,29 +7,45 @@ import sys
 
 import typer
 
-from lfjax.errors import UserInputError as UserError
-
-#: Exceptions that describe bad user input (raised at the boundary, never bugs).
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError)
+from lfjax.errors import LfjaxError
 
 
 def guarded(fn):
-    """Wraps a command so user errors print `error: ...` in one line and exit with code 2."""
+    """Wraps a command so that a domain error (`LfjaxError`) prints `error: ...` in one line and exits 2.
+
+    Only `LfjaxError` counts as a user mistake; readers, config loaders and output checks turn
+    user-path OS errors into domain errors themselves. Anything else is a bug and propagates with
+    its full traceback (exit code 1).
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except USER_ERRORS as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        except LfjaxError as exc:
+            text = str(exc).strip()
+            message = text.splitlines()[0] if text else type(exc).__name__
             print(f"error: {message}", file=sys.stderr)
             raise typer.Exit(code=2) from None
 
     return wrapper
 
 
+def float64(fn):
+    """Wraps a command so that it runs inside one `with jax.enable_x64(True):` (the global flag is untouched)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import jax
+
+        with jax.enable_x64(True):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def enable_x64() -> None:
-    """Switches JAX to float64 (at entry points only, never on import)."""
+    """Deprecated: flips JAX's global float64 flag. Entry points use `with jax.enable_x64(True):`."""
     import jax
 
     jax.config.update("jax_enable_x64", True)

@@ -8,16 +8,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from lfjax.cli._common import enable_x64, guarded
+from lfjax.cli._common import guarded
+from lfjax.errors import UserInputError
 
 
 def _ints(text: str, option: str) -> tuple[int, ...]:
     try:
         values = tuple(int(float(v)) for v in text.split(",") if v.strip())
     except ValueError:
-        raise ValueError(f"{option} must be comma-separated integers such as 1000,1e4,1e6; got {text!r}") from None
+        raise UserInputError(f"{option} must be comma-separated integers such as 1000,1e4,1e6; got {text!r}") from None
     if not values:
-        raise ValueError(f"{option} must list at least one size; got {text!r}")
+        raise UserInputError(f"{option} must list at least one size; got {text!r}")
     return values
 
 
@@ -30,21 +31,22 @@ def bench(
     quick: Annotated[bool, typer.Option(help="Tiny sizes (N = 64) to check that everything runs.")] = False,
 ) -> None:
     """Benchmark curves/s for Er3+ chi T at 64 temperatures (compile time apart; see the JSON)."""
-    enable_x64()
-
     import json
 
     from lfjax.benchmarking import PATHS, BenchConfig, format_table, run_benchmark
     from lfjax.io.atomic import write_text
 
     chosen = tuple(p.strip() for p in paths.split(",") if p.strip()) if paths else PATHS
-    if quick:
-        config = BenchConfig.quick(paths=chosen)
-        if sizes:
-            wanted = _ints(sizes, "--sizes")
-            config = dataclasses.replace(config, sizes=wanted, max_n=tuple((p, max(wanted)) for p in PATHS))
-    else:
-        config = BenchConfig(paths=chosen, chunk=chunk, **({"sizes": _ints(sizes, "--sizes")} if sizes else {}))
+    wanted = _ints(sizes, "--sizes") if sizes else None
+    try:  # BenchConfig checks its fields with ValueError; here they are command-line input
+        if quick:
+            config = BenchConfig.quick(paths=chosen)
+            if wanted:
+                config = dataclasses.replace(config, sizes=wanted, max_n=tuple((p, max(wanted)) for p in PATHS))
+        else:
+            config = BenchConfig(paths=chosen, chunk=chunk, **({"sizes": wanted} if wanted else {}))
+    except ValueError as exc:
+        raise UserInputError(f"{exc} (check --paths, --sizes and --chunk)") from None
     report = run_benchmark(config, log=lambda line: typer.echo(line, err=True))
     typer.echo(format_table(report))
     typer.echo(f"load average at start: {', '.join(f'{x:.2f}' for x in report['loadavg_start'])}; "

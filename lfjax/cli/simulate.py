@@ -7,10 +7,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from lfjax.cli._common import enable_x64, guarded
+from lfjax.cli._common import float64, guarded
 
 
 @guarded
+@float64
 def simulate(
     ion: Annotated[str, typer.Option(help="Ion: Er3+, Dy, Tb(III), ... or a custom J such as 3/2 (with --g).")] = "Er3+",
     g: Annotated[Optional[float], typer.Option(help="Lande g for a custom J.")] = None,
@@ -26,9 +27,8 @@ def simulate(
     plot: Annotated[Optional[Path], typer.Option(help="PNG of chi T (T).")] = None,
 ) -> None:
     """Simulate powder chi T (emu K/mol per ion) and chi_x, chi_y, chi_z (emu/mol)."""
-    enable_x64()
-
     from lfjax import simulate as sim
+    from lfjax.errors import UserInputError
     from lfjax.io.atomic import save_figure, write_text
     from lfjax.physics import ion as make_ion
     from lfjax.physics import to_kelvin
@@ -37,11 +37,11 @@ def simulate(
     temps_k = sim.read_temps_file(temps_file) if temps_file else sim.parse_temps(temps)
     if params_csv is not None:
         if param:
-            raise ValueError("give either --param or --params-csv, not both")
+            raise UserInputError("give either --param or --params-csv, not both")
         cases = sim.read_cases_csv(params_csv, unit)
     else:
         if not param:
-            raise ValueError("no parameters; give --param NAME=VALUE (e.g. --param D=-5 --param E=1) or --params-csv")
+            raise UserInputError("no parameters; give --param NAME=VALUE (e.g. --param D=-5 --param E=1) or --params-csv")
         values = dict(sim.parse_param(p) for p in param)
         cases = [sim.Case({k: float(v) for k, v in to_kelvin(values, unit).items()}, chi_dia, f_m, field_oe)]
     results = [(i, sim.simulate_case(the_ion, case, temps_k)) for i, case in enumerate(cases)]

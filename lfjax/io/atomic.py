@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from lfjax.errors import UserInputError
+
 
 def _ordinary_mode(path) -> None:
     """Gives a temporary file the mode a plainly created file would have (0666 less the umask)."""
@@ -15,13 +17,38 @@ def _ordinary_mode(path) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
+def _writable_folder(folder: Path, what: str) -> None:
+    """Creates `folder` if needed; a path the user cannot write to is a `UserInputError`."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserInputError(
+            f"cannot create the folder {folder} for {what} ({exc.strerror or exc}); choose a writable output path"
+        ) from None
+
+
+def _temporary(folder: Path, name: str, suffix: str) -> str:
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=suffix, dir=folder)
+    except OSError as exc:
+        raise UserInputError(f"cannot write {name} in {folder} ({exc.strerror or exc}); choose a writable output path"
+                             ) from None
+    os.close(fd)
+    return tmp
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
-    """Yields a temporary path beside `path`; on success renames it onto `path`, else removes it."""
+    """Yields a temporary path beside `path`; on success renames it onto `path`, else removes it.
+
+    Raises:
+      UserInputError: the target's folder cannot be created or written, or `path` is a folder.
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix or ".tmp", dir=target.parent)
-    os.close(fd)
+    if target.is_dir():
+        raise UserInputError(f"{target} is a folder; expected a file path to write")
+    _writable_folder(target.parent, target.name)
+    tmp = _temporary(target.parent, target.name, target.suffix or ".tmp")
     _ordinary_mode(tmp)
     try:
         yield Path(tmp)
@@ -55,12 +82,13 @@ def write_files(out_dir: str | os.PathLike, writers: dict[str, "callable"]) -> l
       writers: file name -> function(path) that writes that file.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"output folder {out} is a file; expected a folder (new or existing)")
+    _writable_folder(out, "the outputs")
     temps: dict[str, Path] = {}
     try:
         for name, write in writers.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=Path(name).suffix, dir=out)
-            os.close(fd)
+            tmp = _temporary(out, name, Path(name).suffix)
             _ordinary_mode(tmp)
             temps[name] = Path(tmp)
             write(temps[name])

@@ -13,6 +13,7 @@ says what was expected, what was found and what to do.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ import orbax.checkpoint as ocp
 from lfjax.errors import CheckpointError
 
 FORMAT = "lfjax-train/1"
+#: Part of the name orbax gives a checkpoint folder while it is being written.
+TMP_MARK = ".orbax-checkpoint-tmp"
 
 
 def _manager(directory: Path, keep: int | None = None, read_only: bool = False) -> ocp.CheckpointManager:
@@ -42,6 +45,7 @@ class Checkpointer:
 
     def __init__(self, workdir: str | Path, keep: int = 3):
         self.directory = Path(workdir) / "checkpoints"
+        remove_temporaries(self.directory)  # left by a process killed mid-write (e.g. SIGKILL)
         self._mngr = _manager(self.directory, keep=keep)
 
     def save(self, step: int, params, opt_state, meta: dict[str, Any]) -> None:
@@ -56,8 +60,42 @@ class Checkpointer:
         self._mngr.save(step, args=args, force=True)
         self._mngr.wait_until_finished()
 
+    @property
+    def steps(self) -> list[int]:
+        """The steps saved so far (ascending)."""
+        return sorted(self._mngr.all_steps())
+
     def close(self) -> None:
+        """Waits for any write, closes the manager and removes orbax's temporary folders."""
+        self._mngr.wait_until_finished()
         self._mngr.close()
+        remove_temporaries(self.directory)
+
+
+def remove_temporaries(directory: str | Path) -> list[Path]:
+    """Deletes orbax's unfinished `*.orbax-checkpoint-tmp*` folders in a checkpoints folder.
+
+    Only this run's process writes there, so any such folder is a write that will never finish.
+    Returns the removed paths.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    removed = [p for p in directory.iterdir() if TMP_MARK in p.name]
+    for path in removed:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return removed
+
+
+def step_dirs(base: str | Path) -> list[Path]:
+    """The finished step folders (`<step>/`, digits only) in a checkpoints folder, by step."""
+    base = Path(base)
+    if not base.is_dir():
+        return []
+    return sorted((p for p in base.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
 
 
 def find_step_dir(path: str | Path) -> Path:
@@ -68,13 +106,13 @@ def find_step_dir(path: str | Path) -> Path:
     if (path / "meta").is_dir() or (path / "params").is_dir():
         return path
     base = path / "checkpoints" if (path / "checkpoints").is_dir() else path
-    steps = sorted(int(p.name) for p in base.iterdir() if p.is_dir() and p.name.isdigit()) if base.is_dir() else []
+    steps = step_dirs(base)
     if not steps:
         raise CheckpointError(
             f"no checkpoint found in {path}; expected a train workdir (with checkpoints/<step>/) "
             "or a checkpoint folder written by `lfjax train`; train first or check the path"
         )
-    return base / str(steps[-1])
+    return steps[-1]
 
 
 def read_meta(step_dir: str | Path) -> dict[str, Any]:

@@ -134,7 +134,13 @@ def from_dict(raw: dict[str, Any]) -> Config:
         bad = sorted(set(values) - set(fields))
         if bad:
             raise ConfigError(f"unknown key(s) {bad} in [{section}]; valid keys: {sorted(fields)}")
-        parts[section] = cls(**{k: _coerce(section, k, fields[k], v) for k, v in values.items()})
+        coerced = {k: _coerce(section, k, fields[k], v) for k, v in values.items()}
+        try:
+            parts[section] = cls(**coerced)
+        except ConfigError:
+            raise
+        except ValueError as exc:  # a section's own range checks (e.g. DataConfig.__post_init__)
+            raise ConfigError(f"[{section}]: {exc}") from None
     return Config(**parts)
 
 
@@ -164,9 +170,11 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Confi
     """Reads a TOML config file and applies `section.key=value` overrides."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"config file {path} not found; expected a TOML file such as configs/er3_de.toml")
+        raise ConfigError(f"config file {path} not found; expected a TOML file such as configs/er3_de.toml")
     try:
         raw = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path} ({exc}); expected a readable TOML text file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}); fix the syntax") from None
     return from_dict(apply_overrides(raw, overrides))

@@ -24,6 +24,7 @@ replicated; XLA inserts the gradient all-reduce.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -39,10 +40,12 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from lfjax.data.normalise import Normalisation, fit_normalisation
 from lfjax.data.prior import fold_theta
 from lfjax.data.stream import make_batch
+from lfjax.errors import ConfigError, UserInputError
 from lfjax.io.atomic import write_text
 from lfjax.models.posterior import VAEFlow, build
 from lfjax.training import checkpoint as ckpt
 from lfjax.training.config import Config, resolve, to_toml
+from lfjax.training.interrupt import StopRequest
 
 
 def make_schedule(config: Config) -> optax.Schedule:
@@ -67,11 +70,15 @@ def batch_mesh() -> Mesh:
     return Mesh(np.array(jax.devices()), ("batch",))
 
 
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _init(net: VAEFlow, n_temps: int, k_init, k_vae):
+    return net.init(k_init, jnp.zeros((1, n_temps)), jnp.zeros((1, 4)), key=k_vae)
+
+
 def init_params(config: Config, net: VAEFlow, key):
-    """Network parameters for the config (keys split from `key`)."""
-    n = config.data.n_temps
+    """Network parameters for the config (keys split from `key`); one compiled call, not op by op."""
     k_init, k_vae = jax.random.split(key)
-    return net.init(k_init, jnp.zeros((1, n)), jnp.zeros((1, 4)), key=k_vae)
+    return _init(net, config.data.n_temps, k_init, k_vae)
 
 
 def make_train_step(config: Config, net: VAEFlow, norm: Normalisation, tx, mesh: Mesh | None = None) -> Callable:
@@ -131,6 +138,7 @@ def train_and_evaluate(
     resume: bool = False,
     on_log: Callable[[dict[str, Any]], None] | None = None,
     norm: Normalisation | None = None,
+    stop: StopRequest | None = None,
 ) -> dict[str, Any]:
     """Trains (or resumes) a run in `workdir` up to config.train.steps total steps.
 
@@ -140,21 +148,31 @@ def train_and_evaluate(
       resume: continue from the latest checkpoint in `workdir`.
       on_log: called with each metrics dict (for progress display).
       norm: a precomputed normalisation for config.data (default: fitted here; tests reuse one).
+      stop: the Ctrl-C handler to honour (default: one installed for this call). While it is
+        active, SIGINT only requests a stop: the loop finishes the running step (or setup and the
+        first compile), saves that step synchronously and returns; nothing is cut mid-write.
 
     Returns:
       dict with "step", "params", "norm", "metrics" (last logged dict) and "interrupted"
       (True after Ctrl-C; a checkpoint of the reached step is written either way).
     """
+    if stop is None:
+        with StopRequest() as own:
+            return train_and_evaluate(config, workdir, resume=resume, on_log=on_log, norm=norm, stop=own)
     workdir = Path(workdir)
     t = config.train
     if t.batch_size % jax.device_count():
-        raise ValueError(
+        raise ConfigError(
             f"train.batch_size must be divisible by the {jax.device_count()} devices; got {t.batch_size}"
         )
     resolved = resolve(config)
-    has_ckpt = (workdir / "checkpoints").is_dir() and any((workdir / "checkpoints").iterdir())
+    if workdir.exists() and not workdir.is_dir():
+        raise UserInputError(f"--workdir {workdir} is a file; expected a run folder (new or from `lfjax train`)")
+    has_ckpt = (workdir / "checkpoints").is_dir() and any(ckpt.step_dirs(workdir / "checkpoints"))
     if has_ckpt and not resume:
-        raise ValueError(f"{workdir} already holds checkpoints; pass --resume to continue or choose a new --workdir")
+        raise UserInputError(
+            f"{workdir} already holds checkpoints; pass --resume to continue or choose a new --workdir"
+        )
     root = jax.random.key(t.seed)
     k_init, data_key = jax.random.split(root)
     net = build(config.model, config.data.n_temps)
@@ -172,7 +190,10 @@ def train_and_evaluate(
         start = int(meta["step"])
     elif norm is None:
         norm = fit_normalisation(config.data, config.model.fold_canonical)
-    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserInputError(f"cannot create --workdir {workdir} ({exc.strerror}); choose a writable folder") from None
     write_text(workdir / "config.toml", to_toml(config))
     mesh = batch_mesh()
     replicated = NamedSharding(mesh, PartitionSpec())
@@ -192,33 +213,31 @@ def train_and_evaluate(
     last: dict[str, Any] = {}
     t_log, n_log = time.perf_counter(), 0
     t_start = time.perf_counter()
-    interrupted = False
-    try:
-        with metrics_path.open("a") as log_file:
-            while state[2] < t.steps:
-                p, o, s = state
-                p, o, m = step_fn(p, o, jnp.int32(s), data_key)
-                state = (p, o, s + 1)
-                pending.append(m)
-                n_log += 1
-                step = state[2]
-                if step % t.log_every == 0 or step == t.steps:
-                    means = {k: float(np.mean([float(x[k]) for x in jax.device_get(pending)])) for k in pending[0]}
-                    now = time.perf_counter()
-                    last = dict(
-                        step=step, **means, lr=float(schedule(step - 1)),
-                        curves_per_s=n_log * t.batch_size / (now - t_log), elapsed_s=now - t_start,
-                    )
-                    log_file.write(json.dumps(last) + "\n")
-                    log_file.flush()
-                    pending, t_log, n_log = [], now, 0
-                    if on_log is not None:
-                        on_log(last)
-                if step % t.checkpoint_every == 0 and step < t.steps:
-                    saver.save(step, state[0], state[1], meta_base)
-    except KeyboardInterrupt:
-        interrupted = True
+    # Ctrl-C only sets `stop` (see lfjax.training.interrupt), so a step whose buffers are donated
+    # always completes and `state` is always whole; the flag is read between steps.
+    with metrics_path.open("a") as log_file:
+        while state[2] < t.steps and not stop.requested:
+            p, o, s = state
+            p, o, m = step_fn(p, o, jnp.int32(s), data_key)
+            state = (p, o, s + 1)
+            pending.append(m)
+            n_log += 1
+            step = state[2]
+            if step % t.log_every == 0 or step == t.steps:
+                means = {k: float(np.mean([float(x[k]) for x in jax.device_get(pending)])) for k in pending[0]}
+                now = time.perf_counter()
+                last = dict(
+                    step=step, **means, lr=float(schedule(step - 1)),
+                    curves_per_s=n_log * t.batch_size / (now - t_log), elapsed_s=now - t_start,
+                )
+                log_file.write(json.dumps(last) + "\n")
+                log_file.flush()
+                pending, t_log, n_log = [], now, 0
+                if on_log is not None:
+                    on_log(last)
+            if step % t.checkpoint_every == 0 and step < t.steps and not stop.requested:
+                saver.save(step, state[0], state[1], meta_base)
     params, opt_state, step = state
-    saver.save(step, params, opt_state, meta_base)
+    saver.save(step, params, opt_state, meta_base)  # synchronous; skipped if this step is saved
     saver.close()
-    return {"step": step, "params": params, "norm": norm, "metrics": last, "interrupted": interrupted}
+    return {"step": step, "params": params, "norm": norm, "metrics": last, "interrupted": stop.requested}

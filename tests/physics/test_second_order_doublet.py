@@ -1,6 +1,5 @@
 """The doublet (Kramers) form of `chi_t_powder_de` against the exact general path."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -8,14 +7,6 @@ import pytest
 from lfjax.physics import chi_t_powder, chi_t_powder_de, ion
 
 TEMPS_K = np.geomspace(1.8, 300.0, 32)
-
-
-@pytest.fixture
-def x64():
-    previous = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", previous)
 
 
 @pytest.mark.parametrize("name", ["Er3+", "Ce3+", "Dy3+"])

@@ -50,5 +50,13 @@ def test_resolved_toml_round_trips(tmp_path):
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="expected a TOML file"):
+    with pytest.raises(cfg_lib.ConfigError, match="expected a TOML file"):
         cfg_lib.load(tmp_path / "none.toml")
+    with pytest.raises(cfg_lib.ConfigError, match="expected a readable TOML text file"):
+        (tmp_path / "binary.toml").write_bytes(b"\xff\xfe\x00bad")
+        cfg_lib.load(tmp_path / "binary.toml")
+
+
+def test_a_section_range_check_is_a_config_error():
+    with pytest.raises(cfg_lib.ConfigError, match=r"\[data\]: data needs d_max_k > 0"):
+        cfg_lib.from_dict({"data": {"d_max_k": -1.0}})

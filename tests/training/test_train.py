@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from lfjax.errors import UserInputError
 from lfjax.models.posterior import build
 from lfjax.training import checkpoint as ckpt
 from lfjax.training import config as cfg_lib
+from lfjax.training.interrupt import StopRequest
 from lfjax.training.train import init_params, make_optimizer, make_train_step, train_and_evaluate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,17 +57,28 @@ def test_interrupt_then_resume_reproduces_the_uninterrupted_run(tmp_path, tiny_c
     cfg = _short(tiny_config)
     full = train_and_evaluate(cfg, tmp_path / "full", norm=tiny_norm)
 
-    def interrupt(metrics):
+    def interrupt(metrics):  # a real SIGINT to this process, handled by the training loop
         if metrics["step"] == 6:
-            raise KeyboardInterrupt
+            os.kill(os.getpid(), signal.SIGINT)
 
+    before = signal.getsignal(signal.SIGINT)
     part = train_and_evaluate(cfg, tmp_path / "part", norm=tiny_norm, on_log=interrupt)
+    assert signal.getsignal(signal.SIGINT) is before  # the previous handler is back
     assert part["interrupted"] and part["step"] == 6
     assert 6 in [int(p.name) for p in (tmp_path / "part" / "checkpoints").iterdir()]
-    with pytest.raises(ValueError, match="--resume"):
+    with pytest.raises(UserInputError, match="--resume"):
         train_and_evaluate(cfg, tmp_path / "part", norm=tiny_norm)
     resumed = train_and_evaluate(cfg, tmp_path / "part", resume=True)
     assert resumed["step"] == 12
+    for a, b in zip(jax.tree.leaves(full["params"]), jax.tree.leaves(resumed["params"])):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # A stop requested before the first step (Ctrl-C during setup or the first compile) saves step 0.
+    with StopRequest() as stop:
+        stop.request()
+        early = train_and_evaluate(cfg, tmp_path / "early", norm=tiny_norm, stop=stop)
+    assert early["interrupted"] and early["step"] == 0
+    assert [p.name for p in ckpt.step_dirs(tmp_path / "early" / "checkpoints")] == ["0"]
+    resumed = train_and_evaluate(cfg, tmp_path / "early", resume=True)
     for a, b in zip(jax.tree.leaves(full["params"]), jax.tree.leaves(resumed["params"])):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert [r["loss"] for r in _metrics(tmp_path / "full")] == [r["loss"] for r in _metrics(tmp_path / "part")]
@@ -119,3 +133,12 @@ def test_two_devices_give_the_same_losses_as_one(tmp_path):
         losses[n] = [r["loss"] for r in _metrics(tmp_path / str(n))]
     assert len(losses[1]) == 6
     np.testing.assert_allclose(losses[2], losses[1], rtol=2e-5, atol=2e-5)
+
+
+def test_leftover_orbax_temporaries_are_removed(tmp_path):
+    leftover = tmp_path / "checkpoints" / "4.orbax-checkpoint-tmp-1234"
+    (leftover / "params").mkdir(parents=True)  # as left by a process killed mid-write
+    (tmp_path / "checkpoints" / "2" / "meta").mkdir(parents=True)
+    saver = ckpt.Checkpointer(tmp_path)
+    saver.close()
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["2"]
