@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 SIGMAS = {"0": 0.0, "0005": 0.0005, "002": 0.002, "005": 0.005}
 
 
-def _config(tag: str, quick: bool, steps: Optional[int]):
+def _config(tag: str, quick: bool, steps: int | None):
     from lfjax.training import config as cfg_lib
 
     if quick:
@@ -38,8 +38,8 @@ def _config(tag: str, quick: bool, steps: Optional[int]):
     return cfg_lib.load(REPO / "configs" / f"aug_{tag}.toml", [f"train.steps={steps}"] if steps else [])
 
 
-def _ensure_model(tag: str, root: Path, quick: bool, steps: Optional[int], train: bool, log):
-    from lfjax.training.model import load_model
+def _ensure_model(tag: str, root: Path, quick: bool, steps: int | None, train: bool, log):
+    from lfjax.models.trained import load_model
     from lfjax.training.train import train_and_evaluate
 
     workdir = root / f"aug_{tag}"
@@ -91,11 +91,11 @@ def main(
 
     from lfjax.evaluation import augmentation as aug
     from lfjax.io.atomic import save_figure, write_text
-    from lfjax.physics import equivalents
     from lfjax.plotting.evaluation import image_grid_figure
     from lfjax.plotting.posterior import de_density_figure
+    from lfjax.symmetry import de_group, images
 
-    log = lambda s: typer.echo(s, err=True)  # noqa: E731
+    log = lambda s: typer.echo(s, err=True)
     root = workdir_root or (out / "models" if quick else REPO / "runs" / "aug")
     if quick:
         n_random, samples = min(n_random, 10), min(samples, 200)
@@ -104,12 +104,13 @@ def main(
     for tag, sigma in SIGMAS.items():
         model = _ensure_model(tag, root, quick, steps, not no_train, log)
         cfg = model.config
-        log(f"evaluating aug_{tag} (sigma_dia {cfg.data.sigma_dia_emu_per_mol:g}, {cfg.train.steps} steps)")
+        trained_steps = int(Path(model.source).name)  # the checkpoint's step folder
+        log(f"evaluating aug_{tag} (sigma_dia {cfg.data.sigma_dia_emu_per_mol:g}, {trained_steps} steps)")
         named = []
         for name in aug.NAMED_CURVES:
             res = aug.study_named(model, name, n_samples=samples, seed=seed)
             named.append(res.row)
-            crosses = np.asarray(equivalents(*aug.NAMED_CURVES[name][:2]))
+            crosses = images(de_group(), np.asarray(aug.NAMED_CURVES[name][:2], np.float64))
             for kind, pts, what in (("vae", res.neighbours_de, "400 latent neighbours"),
                                     ("inn", res.samples_de, f"{samples} posterior draws")):
                 fig = de_density_figure(pts, crosses, f"σ_dia = {sigma:g}: {name}, {what}", cfg.data.d_max_k,
@@ -119,7 +120,7 @@ def main(
                 grid[kind].append(path)
         curves = aug.common_random_curves(n_random, seed, cfg.data)
         rows.append({"tag": tag, "sigma_dia": sigma, "config_sigma_dia": cfg.data.sigma_dia_emu_per_mol,
-                     "steps": cfg.train.steps, "model": str(model.source), "named": named,
+                     "steps": trained_steps, "model": str(model.source), "named": named,
                      "random": aug.study_random(model, curves, n_samples=samples, seed=seed)})
     record = {"quick": quick, "n_random": n_random, "samples": samples, "seed": seed,
               "named_curves": {k: dict(zip(("D_K", "E_K", "chi_dia", "f_m"), v)) for k, v in aug.NAMED_CURVES.items()},

@@ -8,11 +8,12 @@ from typing import Annotated, Optional
 import typer
 
 from lfjax.cli._common import guarded
+from lfjax.errors import UserInputError
 
 
 def _positive(value: int, option: str, allow_zero: bool = False) -> int:
     if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{option} must be {'>= 0' if allow_zero else '> 0'}; got {value}")
+        raise UserInputError(f"{option} must be {'>= 0' if allow_zero else '> 0'}; got {value}")
     return value
 
 
@@ -38,9 +39,9 @@ def evaluate(
 
     from lfjax.evaluation.report import write_outputs
     from lfjax.evaluation.run import evaluate as run_evaluation
-    from lfjax.training.model import load_model
+    from lfjax.models.trained import load_model
 
-    trained = load_model(model)  # CheckpointError is a ValueError: one line, exit 2
+    trained = load_model(model)  # CheckpointError: one line, exit 2
     out = out or Path("runs") / "evaluate"
     summary, arrays = run_evaluation(
         trained, n=n, seed=seed, n_samples=samples, refine_n=refine_n, ls_n=ls_n, n_starts=starts, batch=batch,

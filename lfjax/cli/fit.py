@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from lfjax.cli import _reader_options as ro
-from lfjax.cli._common import enable_x64, guarded
+from lfjax.cli._common import guarded
 
 
 @guarded
@@ -30,8 +30,6 @@ def fit(
     out: Annotated[Optional[Path], typer.Option(help="Output folder for result.json and fit.png.")] = None,
 ) -> None:
     """Fit ligand-field parameters to chi T (T) by multi-start least squares; list every distinct solution."""
-    enable_x64()
-
     from lfjax.inference.fit import FitConfig, run_fit
     from lfjax.inference.report import write_outputs
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from lfjax.cli import _reader_options as ro
-from lfjax.cli._common import enable_compilation_cache, enable_x64, guarded
+from lfjax.cli._common import enable_compilation_cache, guarded
 
 
 @guarded
@@ -29,8 +29,7 @@ def infer(
     out: Annotated[Path, typer.Option(help="Output folder: result.json, samples.csv, posterior.png, vae.png, fit.png.")] = Path("lfjax-out"),
 ) -> None:
     """Every plausible (D, E) for a measured chi T (T): posterior modes, refined by least squares."""
-    enable_x64()
-    enable_compilation_cache()
+    enable_compilation_cache()  # precision: run_infer runs in float64 by itself
 
     from lfjax.inference.infer import InferConfig, run_infer
     from lfjax.inference.infer_report import summary_table, write_outputs

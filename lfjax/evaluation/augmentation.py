@@ -23,10 +23,11 @@ import numpy as np
 
 from lfjax.data.config import DataConfig
 from lfjax.data.stream import observe, simulate_chi_t
-from lfjax.evaluation.metrics import accuracy_summary, de_errors, kde_mode_and_rank
+from lfjax.evaluation.metrics import accuracy_summary, kde_mode_and_rank
 from lfjax.evaluation.posterior_eval import posterior_draws
 from lfjax.evaluation.run import test_curves
 from lfjax.inference.posterior_modes import find_modes
+from lfjax.symmetry import de_group, errors
 
 #: (D [K], E [K], chi_dia [emu/mol], f_m) of the named test curves.
 NAMED_CURVES = {
@@ -72,7 +73,7 @@ def study_named(model, name: str, *, n_samples: int = 1000, n_neighbours: int = 
     inn_mode, rank = kde_mode_and_rank(draws[None, :, :2], truth, bandwidth_k)
     ood = model.ood_scores(chi_t.astype(np.float32)[None])
     modes = find_modes(draws[:, 0], draws[:, 1], bandwidth_k=bandwidth_k)
-    err_vae, err_inn = de_errors(vae_mode, truth)[0], de_errors(inn_mode, truth)[0]
+    err_vae, err_inn = errors(de_group(), vae_mode, truth)[0], errors(de_group(), inn_mode, truth)[0]
     row = {
         "curve": name, "vae_mode_D_K": float(vae_mode[0, 0]), "vae_mode_E_K": float(vae_mode[0, 1]),
         "vae_abs_dD_K": float(err_vae[0]), "vae_abs_dE_K": float(err_vae[1]),

@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import time
 
+import jax
 import numpy as np
 
 from lfjax.evaluation import lsq
 from lfjax.physics.ions import Ion
+from lfjax.symmetry import sample_wedge
 
 
-def random_starts(rng: np.random.Generator, n_curves: int, n_starts: int, d_max_k: float) -> np.ndarray:
-    """(n_curves, n_starts, 2) (D, E) in K, uniform (by area) on the canonical wedge."""
-    abs_d = d_max_k * np.sqrt(rng.uniform(size=(n_curves, n_starts)))
-    sign = np.where(rng.uniform(size=(n_curves, n_starts)) < 0.5, -1.0, 1.0)
-    e = rng.uniform(size=(n_curves, n_starts)) * abs_d / 3
-    return np.stack([sign * abs_d, e], axis=-1)
+def random_starts(key, n_curves: int, n_starts: int, d_max_k: float) -> np.ndarray:
+    """(n_curves, n_starts, 2) (D, E) in K, area-uniform on the canonical wedge (`symmetry.sample_wedge`)."""
+    de = np.asarray(sample_wedge(key, n_curves * n_starts, d_max_k), np.float64)
+    return de.reshape(n_curves, n_starts, 2)
 
 
 def pad_rows(a: np.ndarray, size: int) -> np.ndarray:
@@ -74,7 +74,7 @@ def run_baselines(
       "free_errors": bool, "n_starts": int}.
     """
     chi_t = np.asarray(chi_t, np.float64)
-    starts = random_starts(np.random.default_rng(seed), chi_t.shape[0], n_starts, d_max_k)
+    starts = random_starts(jax.random.key(seed), chi_t.shape[0], n_starts, d_max_k)
     out = {}
     for free in (False, True):
         for s in (1, n_starts):

@@ -8,6 +8,9 @@ iterations. `inference.refine` (exact `chi_t_powder`, optimistix, one curve at a
 user-facing refinement; this solver exists so that thousands of fits fit in an evaluation run
 on a CPU.
 
+It backs the least-squares baselines of `lfjax evaluate` only; the "lfjax refined" row runs
+`inference.refine` itself. Float64 must be on (`compiled.require_x64`; `evaluate` does it).
+
 Iteration (Marquardt's scaling): with J = dr/dp and the damping lambda,
   (J^T J + lambda diag(J^T J)) dp = -J^T r;
 a step that lowers the RSS is taken and lambda /= 3, otherwise lambda *= 2 and the step is
@@ -22,9 +25,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lfjax.inference.compiled import count_trace, require_x64
 from lfjax.inference.likelihood import log_likelihood_from_rss
-from lfjax.physics import canonical, chi_t_powder_de
+from lfjax.physics import chi_t_powder_de
 from lfjax.physics.ions import Ion
+from lfjax.symmetry import de_group, fold
 
 _DIA_SCALE = 1e-3
 _LAMBDA0 = 1e-2
@@ -60,6 +65,7 @@ def make_solver(ion: Ion, temps_k: tuple[float, ...], free_errors: bool, n_iter:
     temps = np.asarray(temps_k, dtype=np.float64)
 
     def solve(chi_t, starts):
+        count_trace("lsq.solve")
         y = chi_t[:, None, :]  # (B, 1, n)
 
         def rss_at(p):
@@ -120,11 +126,11 @@ def fit(
         starts = np.concatenate([starts_de, (dia0 / _DIA_SCALE)[..., None], fm0[..., None]], axis=-1)
     else:
         starts = starts_de
+    require_x64("lsq.fit")
     solver = make_solver(ion, tuple(np.asarray(temps_k, np.float64).tolist()), free_errors, n_iter)
-    with jax.enable_x64(True):
-        p, rss = solver(jnp.asarray(chi_t), jnp.asarray(starts))
-        p, rss = np.asarray(p), np.asarray(rss)
-    de = np.asarray(canonical(p[..., 0], p[..., 1]))
+    p, rss = solver(jnp.asarray(chi_t), jnp.asarray(starts))
+    p, rss = np.asarray(p), np.asarray(rss)
+    de = fold(de_group(), p[..., :2])
     rss = np.where(np.isfinite(rss), rss, np.inf)
     return {
         "de": de,

@@ -1,13 +1,14 @@
 """Accuracy and calibration metrics for (D, E) estimates and posterior samples (K).
 
-Accuracy modulo the six equivalents: an estimate (D, E) is compared with the truth through
-whichever of its six equivalents lies nearest (Euclidean, K) to the canonical truth; the errors
-|dD|, |dE| are that equivalent's. A hit: some equivalent of the estimate lies within
-|dD| <= tol_d_k and |dE| <= tol_e_k of the truth (on the canonical wedge this identifies
-(D, |D|/3) with (-D, |D|/3), where the sign of D is meaningless).
+Accuracy modulo the six equivalents (`lfjax.symmetry`, group `de_group()`): an estimate (D, E)
+is compared with the truth through whichever of its six equivalents lies nearest (Euclidean, K)
+to the canonical truth (`symmetry.errors`); a hit (`symmetry.hits`): some equivalent of the
+estimate lies within |dD| <= 1.5 K and |dE| <= 1.0 K of the truth (on the canonical wedge this
+identifies (D, |D|/3) with (-D, |D|/3), where the sign of D is meaningless); the strict variant
+compares the canonical estimate only.
 
 Calibration by highest-posterior-density (HPD) ranks: for posterior draws theta_1..n of one curve
-and its truth theta*, with a density estimate p (a Gaussian KDE of the draws, modulo the six
+and its truth theta*, with a density estimate p (`symmetry.kde_density` of the draws, modulo the six
 equivalents, leave-one-out at the draws), the rank
 
     q = #{i : p(theta_i) > p(theta*)} / n
@@ -21,51 +22,31 @@ one q near 0 (over-coverage).
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lfjax.physics.equivalents import canonical, equivalents
+from lfjax.symmetry import SymmetryGroup, de_group, errors, hits, kde_density
 
 #: Hit box of docs/physics.md ("within 1.5 K in D and 1.0 K in E").
 TOL_D_K = 1.5
 TOL_E_K = 1.0
+TOL_DE_K = (TOL_D_K, TOL_E_K)
 #: Nominal credible levels of the coverage curve.
 LEVELS = np.round(np.arange(0.05, 0.951, 0.05), 2)
-
-
-def de_errors(estimate_de, truth_de) -> np.ndarray:
-    """|dD|, |dE| (K) of estimates against truths modulo the six equivalents.
-
-    Args:
-      estimate_de, truth_de: (..., 2) (D, E) in K, any equivalents.
-
-    Returns:
-      (..., 2) absolute errors of the estimate's equivalent nearest to the canonical truth.
-    """
-    truth = np.asarray(canonical(*np.moveaxis(np.asarray(truth_de, np.float64), -1, 0)))
-    eq = np.asarray(equivalents(*np.moveaxis(np.asarray(estimate_de, np.float64), -1, 0)))  # (..., 6, 2)
-    diff = np.abs(eq - truth[..., None, :])
-    nearest = np.argmin(np.sum(diff**2, axis=-1), axis=-1)
-    return np.take_along_axis(diff, nearest[..., None, None], axis=-2)[..., 0, :]
-
-
-def hits(estimate_de, truth_de, tol_d_k: float = TOL_D_K, tol_e_k: float = TOL_E_K) -> np.ndarray:
-    """(...) bool: some equivalent of the estimate is within (tol_d_k, tol_e_k) K of the truth."""
-    truth = np.asarray(canonical(*np.moveaxis(np.asarray(truth_de, np.float64), -1, 0)))
-    eq = np.asarray(equivalents(*np.moveaxis(np.asarray(estimate_de, np.float64), -1, 0)))
-    diff = np.abs(eq - truth[..., None, :])
-    return np.any((diff[..., 0] <= tol_d_k) & (diff[..., 1] <= tol_e_k), axis=-1)
 
 
 def accuracy_summary(estimate_de, truth_de, prefix: str = "") -> dict[str, float]:
     """Hit rate and median / 90th-percentile |dD|, |dE| (K) of (B, 2) estimates; NaN rows skipped."""
     est = np.asarray(estimate_de, np.float64)
     ok = np.all(np.isfinite(est), axis=-1)
-    err = de_errors(est[ok], np.asarray(truth_de)[ok])
+    truth = np.asarray(truth_de, np.float64)[ok]
+    err = errors(de_group(), est[ok], truth)
     return {
         f"{prefix}n": int(ok.sum()),
-        f"{prefix}hit_rate": float(np.mean(hits(est[ok], np.asarray(truth_de)[ok]))) if ok.any() else float("nan"),
+        f"{prefix}hit_rate": float(np.mean(hits(de_group(), est[ok], truth, TOL_DE_K))) if ok.any() else float("nan"),
         f"{prefix}median_abs_dD_K": float(np.median(err[:, 0])) if ok.any() else float("nan"),
         f"{prefix}median_abs_dE_K": float(np.median(err[:, 1])) if ok.any() else float("nan"),
         f"{prefix}p90_abs_dD_K": float(np.percentile(err[:, 0], 90)) if ok.any() else float("nan"),
@@ -73,26 +54,35 @@ def accuracy_summary(estimate_de, truth_de, prefix: str = "") -> dict[str, float
     }
 
 
-def _fold_jnp(de):
-    return canonical(de[..., 0], de[..., 1])
+@functools.partial(jax.jit, static_argnames="group")
+def _kde_batch(group: SymmetryGroup, samples, truth, bandwidth):
+    """Per curve: canonical draws (n, p), leave-one-out density at them (n,), density at the truth ()."""
+
+    def one(args):
+        draws, t = args
+        pts, dens = kde_density(group, draws, bandwidth=bandwidth, leave_one_out=True)
+        _, dens_t = kde_density(group, draws, t[None], bandwidth=bandwidth)
+        return pts, dens, dens_t[0]
+
+    return jax.lax.map(one, (samples, truth))
 
 
-def _kde_one(samples_de, truth_de, bandwidth_k):
-    """Leave-one-out KDE at the folded samples (n,) and at the truth (), modulo equivalents."""
-    pts = _fold_jnp(samples_de)
-    eq = equivalents(pts[:, 0], pts[:, 1])  # (n, 6, 2)
-    d2 = jnp.min(jnp.sum((eq[:, :, None, :] - pts[None, None, :, :]) ** 2, axis=-1), axis=1)  # (n, n)
-    kernel = jnp.exp(-0.5 * d2 / bandwidth_k**2)
-    dens = jnp.sum(kernel, axis=1) - 1.0
-    eq_t = equivalents(truth_de[0], truth_de[1])  # (6, 2)
-    d2_t = jnp.min(jnp.sum((eq_t[:, None, :] - pts[None, :, :]) ** 2, axis=-1), axis=0)
-    dens_t = jnp.sum(jnp.exp(-0.5 * d2_t / bandwidth_k**2))
-    return pts, dens, dens_t
+@functools.partial(jax.jit, static_argnames="group")
+def _kde_modes(group: SymmetryGroup, samples, bandwidth):
+    def one(draws):
+        pts, dens = kde_density(group, draws, bandwidth=bandwidth)
+        return pts[jnp.argmax(dens)]
+
+    return jax.lax.map(one, samples)
 
 
-@jax.jit
-def _kde_batch(samples_de, truth_de, bandwidth_k):
-    return jax.lax.map(lambda a: _kde_one(a[0], a[1], bandwidth_k), (samples_de, truth_de))
+def kde_modes(samples_de, bandwidth_k=0.4) -> np.ndarray:
+    """(B, n, 2) posterior (D, E) draws (K) -> (B, 2) canonical draw of highest KDE density.
+
+    bandwidth_k: scalar or (2,) kernel widths in K (`symmetry.kde_density`).
+    """
+    s = jnp.asarray(samples_de, jnp.float32)
+    return np.asarray(_kde_modes(de_group(), s, jnp.asarray(bandwidth_k, jnp.float32)), np.float64)
 
 
 def kde_mode_and_rank(samples_de, truth_de, bandwidth_k: float = 0.4) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +99,7 @@ def kde_mode_and_rank(samples_de, truth_de, bandwidth_k: float = 0.4) -> tuple[n
     """
     s = jnp.asarray(samples_de, jnp.float32)
     t = jnp.asarray(truth_de, jnp.float32)
-    pts, dens, dens_t = _kde_batch(s, t, jnp.float32(bandwidth_k))
+    pts, dens, dens_t = _kde_batch(de_group(), s, t, jnp.float32(bandwidth_k))
     pts, dens, dens_t = np.asarray(pts), np.asarray(dens), np.asarray(dens_t)
     mode = np.take_along_axis(pts, np.argmax(dens, axis=1)[:, None, None], axis=1)[:, 0]
     rank = np.mean(dens > dens_t[:, None], axis=1)

@@ -1,8 +1,9 @@
 """Exact-posterior oracle and best-known least-squares optima on a fixed grid of the canonical wedge.
 
 The grid is that of `inference.grid.wedge_grid` (D = k h, E = m h/3); its zero-field curves
-(`chi_t_powder_de`, float64) do not depend on the data, so they are simulated once and reused for
-every test curve (the per-curve work is the closed-form linear solve of `likelihood.linear_fit`).
+(`inference.grid.de_curves`, float64: call inside `jax.enable_x64(True)`) do not depend on the
+data, so they are simulated once and reused for every test curve (the per-curve work is the
+closed-form linear solve of `likelihood.linear_fit`).
 For one measured curve it gives, on the grid:
 
 - the exact marginal posterior mode (the "oracle"): (f_m, chi_dia) integrated out under the
@@ -19,16 +20,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from lfjax.inference.grid import wedge_grid
+from lfjax.inference.grid import de_curves, wedge_grid
 from lfjax.inference.likelihood import NoiseModel, linear_fit, log_likelihood_from_rss
-from lfjax.physics import chi_t_powder_de
 from lfjax.physics.ions import Ion
-
-_CHUNK = 2048
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -41,18 +37,12 @@ class GridBank:
 
 
 def grid_bank(ion: Ion, temps_k, d_max_k: float = 15.0, step_k: float = 0.15) -> GridBank:
-    """Simulates every grid point of the canonical wedge once (float64)."""
+    """Simulates every grid point of the canonical wedge once (float64 must be on)."""
     d_axis, e_axis, inside = wedge_grid(d_max_k, step_k)
     dd, ee = np.meshgrid(d_axis, e_axis)
     pts = np.stack([dd[inside], ee[inside]], axis=-1)
     temps = np.asarray(temps_k, dtype=np.float64)
-    with jax.enable_x64(True):
-        curve = jax.jit(lambda d, e: chi_t_powder_de(ion, d, e, jnp.asarray(temps), dtype=jnp.float64))
-        pad = (-len(pts)) % _CHUNK
-        padded = np.pad(pts, ((0, pad), (0, 0)))
-        sims = np.concatenate([np.asarray(curve(padded[i:i + _CHUNK, 0], padded[i:i + _CHUNK, 1]))
-                               for i in range(0, len(padded), _CHUNK)])[: len(pts)]
-    return GridBank(points_de=pts, chi_t=sims, temps_k=temps)
+    return GridBank(points_de=pts, chi_t=de_curves(ion, temps, pts), temps_k=temps)
 
 
 @dataclasses.dataclass(frozen=True)

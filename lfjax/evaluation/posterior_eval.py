@@ -1,10 +1,11 @@
 """lfjax on many curves: posterior draws, top mode, HPD ranks, and refinement from the modes.
 
 Per curve: `model.sample_batch` draws n posterior samples (curves batched); the top mode and the
-HPD rank of the truth come from `metrics.kde_mode_and_rank`; refinement starts least squares
-(chi_dia and f_m free, `lsq.fit`) from the (D, E) of the up to `max_starts` densest modes of
-`posterior_modes.find_modes`, with chi_dia and f_m started at the posterior medians.
-Times are steady-state wall seconds per curve (the first batch is run once, untimed, to compile).
+HPD rank of the truth come from `metrics.kde_mode_and_rank`; refinement is the shipped one of
+`lfjax infer` (`inference.refine.refine`, chi_dia and f_m free, zero field) started from the (D, E)
+of the up to `max_starts` densest modes of `posterior_modes.find_modes`.
+Times are steady-state wall seconds per curve (the first batch or curve is run once, untimed, to
+compile). Refinement runs in float64: call it inside `jax.enable_x64(True)` (`evaluate` does).
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import time
 import jax
 import numpy as np
 
-from lfjax.evaluation.baseline import batched_fit, pad_rows
+from lfjax.evaluation.baseline import pad_rows
 from lfjax.evaluation.metrics import central_ranks, kde_mode_and_rank
 from lfjax.inference.posterior_modes import find_modes
+from lfjax.inference.refine import Problem, refine
 
 #: Refinement starts per curve (the densest posterior modes).
 MAX_STARTS = 4
@@ -81,24 +83,38 @@ def mode_starts(
     return starts, (time.perf_counter() - t0) / max(samples.shape[0], 1)
 
 
-def refine_from_modes(model, chi_t, samples, *, max_starts: int = MAX_STARTS, batch: int = 25, n_iter: int = 60,
-                      bandwidth_k: float = 0.4) -> dict[str, np.ndarray | float]:
-    """Least squares (errors free) from the posterior modes of each curve.
+def refine_from_modes(model, chi_t, samples, *, max_starts: int = MAX_STARTS, bandwidth_k: float = 0.4,
+                      merge_k: float = 0.5) -> dict[str, np.ndarray | float]:
+    """The refinement of `lfjax infer` (`refine.refine`, errors free) from the posterior modes of each curve.
 
     Args:
       model: the trained model (ion, temps_k).
-      chi_t: (B, n_T) curves; samples: (B, n, 4) their posterior draws.
+      chi_t: (B, n_T) zero-field curves (emu K/mol); samples: (B, n, 4) their posterior draws.
 
     Returns:
-      the best solution per curve (`lsq.best_solution` arrays) plus "s_per_curve_modes" and
-      "s_per_curve_refine" (floats).
+      the best solution per curve: "de" (B, 2) canonical (D, E) in K, "chi_dia" (B,) emu/mol,
+      "f_m", "rss", "log_likelihood" (B,), plus "s_per_curve_modes" and "s_per_curve_refine".
     """
     samples = np.asarray(samples)
+    chi_t = np.asarray(chi_t, np.float64)
     starts, s_modes = mode_starts(samples, max_starts, bandwidth_k)
-    dia0 = np.repeat(np.median(samples[..., 2], axis=1)[:, None], max_starts, axis=1)
-    fm0 = np.repeat(np.median(samples[..., 3], axis=1)[:, None], max_starts, axis=1)
-    best, s_refine = batched_fit(model.ion, model.temps_k, np.asarray(chi_t, np.float64), starts, free_errors=True,
-                                 batch=batch, n_iter=n_iter, start_chi_dia=dia0, start_f_m=fm0)
-    best["s_per_curve_modes"] = s_modes
-    best["s_per_curve_refine"] = s_refine
-    return best
+    problem = Problem(model.ion, ("D", "E", "chi_dia", "f_m"))
+    temps = np.asarray(model.temps_k, np.float64)
+    zero_field = np.zeros_like(temps)
+    if len(chi_t):  # compile outside the timed region
+        refine(problem, temps, chi_t[0], zero_field, starts[0], merge_k=merge_k)
+    out: dict[str, list] = {k: [] for k in ("de", "chi_dia", "f_m", "rss", "log_likelihood")}
+    t0 = time.perf_counter()
+    for y, start in zip(chi_t, starts):
+        best = refine(problem, temps, y, zero_field, start, merge_k=merge_k)[0]
+        out["de"].append([best.values["D"], best.values["E"]])
+        out["chi_dia"].append(best.values["chi_dia"])
+        out["f_m"].append(best.values["f_m"])
+        out["rss"].append(best.rss)
+        out["log_likelihood"].append(best.log_likelihood)
+    elapsed = time.perf_counter() - t0
+    result: dict[str, np.ndarray | float] = {k: np.asarray(v, np.float64) for k, v in out.items()}
+    result["de"] = np.asarray(out["de"], np.float64).reshape(-1, 2)
+    result["s_per_curve_modes"] = s_modes
+    result["s_per_curve_refine"] = elapsed / max(len(chi_t), 1)
+    return result

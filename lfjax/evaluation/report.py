@@ -1,4 +1,4 @@
-"""Writes an evaluation's outputs: summary.json, comparison.md, per-curve arrays and figures (atomic)."""
+"""Writes an evaluation's outputs: summary.json, comparison.md, per-curve arrays and figures, all or nothing."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lfjax.evaluation.metrics import de_errors
-from lfjax.io.atomic import atomic_path, save_figure, write_text
+from lfjax.io.atomic import write_files
+from lfjax.symmetry import de_group, errors, fold, nearest_image
 
 #: Display names of the comparison rows, in table order.
 ROW_NAMES = {
@@ -53,59 +53,51 @@ def comparison_markdown(comparison: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_outputs(summary: dict, arrays: dict[str, np.ndarray], out_dir: str | Path) -> list[Path]:
-    """summary.json, comparison.md (if any), arrays.npz, coverage.png, errors.png, truth_vs_mode.png."""
-    from lfjax.plotting.evaluation import coverage_figure, error_cdf_figure, truth_vs_estimate_figure
+def figures(summary: dict, arrays: dict[str, np.ndarray]) -> dict:
+    """coverage.png (calibration), errors.png (error CDFs of every method), truth_vs_mode.png: name -> Figure."""
+    from lfjax.plotting.evaluation import (
+        coverage_figure,
+        error_cdf_figure,
+        truth_vs_estimate_figure,
+    )
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = [out / "summary.json"]
-    write_text(written[0], json.dumps(summary, indent=2, default=float) + "\n")
-    if "comparison" in summary:
-        written.append(out / "comparison.md")
-        write_text(written[-1], comparison_markdown(summary["comparison"]))
-    with atomic_path(out / "arrays.npz") as tmp:
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **arrays)
-        tmp.write_bytes(buf.getvalue())
-    written.append(out / "arrays.npz")
     levels = summary["coverage_levels"]
     curves = {"(D, E) HPD region": summary["coverage_hpd_de"], "χ_dia central interval": summary["coverage_chi_dia"],
               "f_m central interval": summary["coverage_f_m"]}
-    fig = coverage_figure(levels, curves, title=f"calibration on {summary['n']} prior curves")
-    written.append(out / "coverage.png")
-    save_figure(fig, written[-1])
+    out = {"coverage.png": coverage_figure(levels, curves, title=f"calibration on {summary['n']} prior curves")}
     truth = arrays["truth_de"]
-    errs = {"exact posterior (oracle)": de_errors(arrays["oracle_de"], truth),
-            "lfjax top mode": de_errors(arrays["mode_de"], truth)}
+    errs = {"exact posterior (oracle)": _errors(arrays["oracle_de"], truth),
+            "lfjax top mode": _errors(arrays["mode_de"], truth)}
     n_sub = len(arrays.get("refined_de", []))
     if n_sub:
         errs = {k: v[:n_sub] for k, v in errs.items()}
-        errs["lfjax + refinement"] = de_errors(arrays["refined_de"], truth[:n_sub])
+        errs["lfjax + refinement"] = _errors(arrays["refined_de"], truth[:n_sub])
         for key in sorted(k for k in arrays if k.startswith("ls_") and k.endswith("_de")):
             if len(arrays[key]) == n_sub:
-                errs[_row_name(key[:-3])] = de_errors(arrays[key], truth[:n_sub])
-    fig = error_cdf_figure(errs, title=f"error against the truth (modulo equivalents), {len(next(iter(errs.values())))} curves")
-    written.append(out / "errors.png")
-    save_figure(fig, written[-1])
-    fig = truth_vs_estimate_figure(_canon(truth), _nearest(arrays["mode_de"], truth),
-                                   title="lfjax posterior top mode vs truth (canonical wedge)")
-    written.append(out / "truth_vs_mode.png")
-    save_figure(fig, written[-1])
-    return written
+                errs[_row_name(key[:-3])] = _errors(arrays[key], truth[:n_sub])
+    out["errors.png"] = error_cdf_figure(
+        errs, title=f"error against the truth (modulo equivalents), {len(next(iter(errs.values())))} curves")
+    canonical_truth = fold(de_group(), np.asarray(truth, np.float64))
+    nearest = nearest_image(de_group(), np.asarray(arrays["mode_de"], np.float64), canonical_truth)
+    out["truth_vs_mode.png"] = truth_vs_estimate_figure(canonical_truth, nearest,
+                                                        title="lfjax posterior top mode vs truth (canonical wedge)")
+    return out
 
 
-def _canon(de):
-    from lfjax.physics.equivalents import canonical
+def write_outputs(summary: dict, arrays: dict[str, np.ndarray], out_dir: str | Path) -> list[Path]:
+    """summary.json, comparison.md (if any), arrays.npz and the `figures`, all or nothing (`io.atomic.write_files`)."""
+    text = json.dumps(summary, indent=2, default=float) + "\n"
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    writers = {"summary.json": lambda p: p.write_text(text)}
+    if "comparison" in summary:
+        table = comparison_markdown(summary["comparison"])
+        writers["comparison.md"] = lambda p: p.write_text(table)
+    writers["arrays.npz"] = lambda p: p.write_bytes(buf.getvalue())
+    for name, fig in figures(summary, arrays).items():
+        writers[name] = lambda p, fig=fig: fig.savefig(p, dpi=120, format="png", bbox_inches="tight")
+    return write_files(out_dir, writers)
 
-    return np.asarray(canonical(np.asarray(de)[:, 0], np.asarray(de)[:, 1]))
 
-
-def _nearest(est, truth):
-    """The equivalent of each estimate nearest to the canonical truth (K)."""
-    from lfjax.physics.equivalents import equivalents
-
-    t = _canon(truth)
-    eq = np.asarray(equivalents(np.asarray(est)[:, 0], np.asarray(est)[:, 1]))
-    i = np.argmin(np.sum((eq - t[:, None]) ** 2, -1), -1)
-    return eq[np.arange(len(i)), i]
+def _errors(estimate_de, truth_de) -> np.ndarray:
+    return errors(de_group(), np.asarray(estimate_de, np.float64), np.asarray(truth_de, np.float64))

@@ -4,7 +4,8 @@ Test curves: `data.stream.make_batch` with the model's own config (prior, chi_di
 noise) from a key derived from `seed` and a fixed tag (training keys come from train.seed through
 a different path, so the curves are fresh). Reported (see `summary` keys):
 
-- lfjax top mode (posterior only) and lfjax refined (least squares from the posterior modes) on
+- lfjax top mode (posterior only) and lfjax refined (the refinement of `lfjax infer`,
+  `inference.refine`, started from the posterior modes) on
   the first `refine_n` curves: hit rate (1.5 K in D, 1.0 K in E, modulo equivalents), median |dD|,
   |dE| against the truth;
 - calibration: coverage of the HPD regions (50 %, 90 %, and the curve 0.05..0.95) and of central
@@ -16,6 +17,7 @@ a different path, so the curves are fresh). Reported (see `summary` keys):
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
@@ -24,16 +26,31 @@ import numpy as np
 
 from lfjax.data.stream import make_batch
 from lfjax.evaluation import baseline, posterior_eval
-from lfjax.evaluation.metrics import LEVELS, TOL_D_K, TOL_E_K, accuracy_summary, coverage_curve, hits
+from lfjax.evaluation.metrics import (
+    LEVELS,
+    TOL_D_K,
+    TOL_DE_K,
+    TOL_E_K,
+    accuracy_summary,
+    coverage_curve,
+)
 from lfjax.evaluation.oracle import grid_bank, oracle
+from lfjax.inference.compiled import count_trace, float64_entry
+from lfjax.symmetry import de_group, hits
 
 #: Mixed into the key of the test curves so that they never coincide with another stream.
 TEST_TAG = 0x5E7A1
 
 
+@functools.partial(jax.jit, static_argnames=("config_data", "n"))
+def _batch(key, config_data, n: int):
+    count_trace("evaluation.test_curves")
+    return make_batch(key, config_data, n)
+
+
 def test_curves(config_data, n: int, seed: int) -> dict[str, np.ndarray]:
     """n fresh measurements from the prior and error model of `config_data`: theta (n, 4), chi_t (n, n_T)."""
-    batch = jax.jit(lambda k: make_batch(k, config_data, n))(jax.random.fold_in(jax.random.key(seed), TEST_TAG))
+    batch = _batch(jax.random.fold_in(jax.random.key(seed), TEST_TAG), config_data, n)
     return {"theta": np.asarray(batch["theta"], np.float64), "chi_t": np.asarray(batch["chi_t"], np.float64)}
 
 
@@ -50,12 +67,13 @@ def _ls_rows(truth, results: dict[str, dict], best_free, best_fixed, tol_ll) -> 
     return rows
 
 
+@float64_entry
 def evaluate(
     model, *, n: int = 1000, seed: int = 0, n_samples: int = 1000, refine_n: int | None = 200,
     ls_n: int | None = 200, n_starts: int = 32, batch: int = 25, bandwidth_k: float = 0.4,
     grid_step_k: float = 0.15, tol_ll: float = 0.5, log: Callable[[str], None] = lambda s: None,
 ) -> tuple[dict, dict[str, np.ndarray]]:
-    """Runs the whole evaluation (module docstring).
+    """Runs the whole evaluation (module docstring); an entry point, it runs in float64.
 
     Args:
       model: a `TrainedModel`.
@@ -121,13 +139,13 @@ def evaluate(
     summary.update(oracle_hit_rate=orc_acc["hit_rate"], oracle_median_abs_dD_K=orc_acc["median_abs_dD_K"],
                    oracle_median_abs_dE_K=orc_acc["median_abs_dE_K"], oracle_grid_step_k=grid_step_k)
     kept = ~arrays["ood_flagged"]
-    summary["mode_hit_rate_not_flagged"] = float(np.mean(hits(post["mode_de"], truth)[kept])) if kept.any() else None
+    summary["mode_hit_rate_not_flagged"] = float(np.mean(hits(de_group(), post["mode_de"], truth, TOL_DE_K)[kept])) if kept.any() else None
 
     refined = None
     if refine_n:
         log(f"refinement from the posterior modes: {refine_n} curves")
         refined = posterior_eval.refine_from_modes(model, data["chi_t"][:refine_n], post["samples"][:refine_n],
-                                                   batch=batch, bandwidth_k=bandwidth_k)
+                                                   bandwidth_k=bandwidth_k)
         acc = accuracy_summary(refined["de"], truth[:refine_n])
         summary.update(refine_n=refine_n, refined_hit_rate=acc["hit_rate"],
                        refined_median_abs_dD_K=acc["median_abs_dD_K"], refined_median_abs_dE_K=acc["median_abs_dE_K"])

@@ -2,9 +2,10 @@
 
 Pipeline: read the file (`io.readers`) -> for a (D, E)[, chi_dia, f_m] model, scan the canonical
 wedge (`grid.scan`) and seed with its modes -> starts drawn uniformly in the parameter box (for
-(D, E) the canonical wedge) -> `refine.refine` (zero-field stage, exact finite-field polish) ->
+(D, E) area-uniform on the canonical wedge, `symmetry.sample_wedge`) -> `refine.refine` (zero-field stage, exact finite-field polish) ->
 completeness check: the grid is scanned again with the finite-field correction of the best
 solution, and any grid mode no solution lies within `merge_k` of is refined and added.
+`run_fit` is an entry point: it runs in float64 (`compiled.float64_entry`).
 """
 
 from __future__ import annotations
@@ -16,16 +17,26 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from lfjax.errors import ConfigError
+from lfjax.inference.compiled import float64_entry
 from lfjax.inference.grid import GridMode, scan
-from lfjax.inference.modes import equivalence_distance
-from lfjax.inference.refine import LINEAR_NAMES, Problem, Solution, curve, refine
+from lfjax.inference.refine import (
+    LINEAR_NAMES,
+    CurveModel,
+    Problem,
+    Solution,
+    curve,
+    merge_solutions,
+    refine,
+)
 from lfjax.io.readers import Measurement, ReaderOptions
-from lfjax.physics import equivalents
 from lfjax.physics import ion as make_ion
+from lfjax.physics.operators import parse_stevens_name
+from lfjax.symmetry import de_group, distance, images, sample_wedge
 
 DEFAULT_FREE = ("D", "E", "chi_dia", "f_m")
 #: Half-width of the start box of a Stevens parameter by rank k, in K (B2q from d_max / 3).
-START_BOX_BY_K = {"4": 0.05, "6": 5e-4}
+START_BOX_BY_K = {4: 0.05, 6: 5e-4}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,9 +56,9 @@ class FitConfig:
 
     def __post_init__(self):
         if self.starts < 1:
-            raise ValueError(f"starts must be >= 1; got {self.starts}")
+            raise ConfigError(f"starts must be >= 1; got {self.starts}")
         if not self.d_max_k > 0:
-            raise ValueError(f"d_max_k must be > 0; got {self.d_max_k}")
+            raise ConfigError(f"d_max_k must be > 0; got {self.d_max_k}")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -67,30 +78,36 @@ class FitResult:
         best = self.solutions[0].values
         d = best.get("D", 3 * best.get("B20", 0.0))
         e = best.get("E", best.get("B22", 0.0))
-        return equivalents(np.float64(d), np.float64(e))
+        return images(de_group(), np.array([d, e], np.float64))
 
 
 def draw_starts(problem: Problem, n: int, d_max_k: float, *, key) -> np.ndarray:
-    """(n, k) starts uniform in the box; (D, E) uniform over the canonical wedge (K)."""
-    u = np.asarray(jax.random.uniform(key, (n, len(problem.field_names))), dtype=float)
+    """(n, k) starts, columns in `problem.field_names` order (K).
+
+    (D, E): area-uniform on the canonical wedge |D| <= d_max_k (`symmetry.sample_wedge`); a
+    Stevens Bkq: uniform in |Bkq| <= d_max_k / 3 (k = 2) or `START_BOX_BY_K[k]`.
+    """
+    k_box, k_wedge = jax.random.split(key)
+    u = np.asarray(jax.random.uniform(k_box, (n, len(problem.field_names))), dtype=float)
     cols = []
     for i, name in enumerate(problem.field_names):
         if name == "D":
             cols.append((2 * u[:, i] - 1) * d_max_k)
         elif name == "E":
-            cols.append(None)
+            cols.append(u[:, i] * d_max_k / 3)
         else:
-            half = d_max_k / 3 if name[1] == "2" else START_BOX_BY_K[name[1]]
+            rank = parse_stevens_name(name)[0]
+            half = d_max_k / 3 if rank == 2 else START_BOX_BY_K[rank]
             cols.append((2 * u[:, i] - 1) * half)
-    if "E" in problem.field_names:
-        i_e = problem.field_names.index("E")
-        d = cols[problem.field_names.index("D")] if "D" in problem.field_names else np.full(n, d_max_k)
-        cols[i_e] = u[:, i_e] * np.abs(d) / 3
-    return np.stack(cols, axis=-1)
+    out = np.stack(cols, axis=-1)
+    if problem.is_de:
+        out[:, problem.de_columns()] = np.asarray(sample_wedge(k_wedge, n, d_max_k), np.float64)
+    return out
 
 
+@float64_entry
 def run_fit(config: FitConfig) -> FitResult:
-    """Reads the data and returns every distinct least-squares solution, best first."""
+    """Reads the data and returns every distinct least-squares solution, best first (float64)."""
     start = time.perf_counter()
     the_ion = make_ion(config.ion, config.g)
     problem = Problem(the_ion, tuple(config.free))
@@ -99,7 +116,7 @@ def run_fit(config: FitConfig) -> FitResult:
     starts = draw_starts(problem, config.starts, config.d_max_k, key=key)
     # The grid seeds any (D, E) model; it checks completeness when it profiles the same parameters.
     grid_ok = problem.is_de and set(problem.linear_names) == set(LINEAR_NAMES)
-    order = [problem.field_names.index("D"), problem.field_names.index("E")] if problem.is_de else None
+    order = problem.de_columns() if problem.is_de else None
     if problem.is_de:
         seeds = _grid_seeds(problem, m, config, scale=None)
         starts = np.concatenate([seeds[:, np.argsort(order)], starts])
@@ -122,13 +139,12 @@ def grid_complete(problem: Problem, m: Measurement, solutions: list[Solution], *
     scale = _field_scale(problem, m, solutions[0])
     modes = scan(problem.ion, m.temps_k, m.chi_t_emu_k_per_mol, d_max_k=d_max_k, step_k=step_k,
                  merge_k=merge_k, chi_t_scale=scale).modes
-    missing = [md for md in modes if not any(
-        equivalence_distance((s.values["D"], s.values["E"]), (md.d_k, md.e_k)) <= merge_k for s in solutions)]
+    found = np.array([[s.values["D"], s.values["E"]] for s in solutions])
+    missing = [md for md in modes if not np.any(distance(de_group(), found, np.array([md.d_k, md.e_k])) <= merge_k)]
     if missing:
-        order = [problem.field_names.index("D"), problem.field_names.index("E")]
-        extra = np.array([[md.d_k, md.e_k] for md in missing])[:, np.argsort(order)]
+        extra = np.array([[md.d_k, md.e_k] for md in missing])[:, np.argsort(problem.de_columns())]
         more = refine(problem, m.temps_k, m.chi_t_emu_k_per_mol, m.field_oe, extra, merge_k=merge_k)
-        solutions = _merge(list(solutions) + more, merge_k)
+        solutions = merge_solutions(problem, list(solutions) + more, merge_k)
     return list(solutions), modes
 
 
@@ -143,16 +159,6 @@ def _field_scale(problem: Problem, m: Measurement, best: Solution):
     if not np.any(m.field_oe > 0):
         return None
     theta = np.array([best.values[n] for n in problem.field_names]) / problem.scales()
-    with jax.enable_x64(True):
-        finite = curve(problem, theta, m.temps_k, m.field_oe, "field")
-        zero = curve(problem, theta, m.temps_k, m.field_oe, "zero")
-        return np.asarray(finite) / np.asarray(zero)
-
-
-def _merge(solutions: list[Solution], merge_k: float) -> list[Solution]:
-    kept: list[Solution] = []
-    for s in sorted(solutions, key=lambda s: s.rss):
-        point = (s.values["D"], s.values["E"])
-        if all(equivalence_distance(point, (k.values["D"], k.values["E"])) > merge_k for k in kept):
-            kept.append(s)
-    return kept
+    finite = curve(problem, theta, m.temps_k, m.field_oe, CurveModel.FIELD)
+    zero = curve(problem, theta, m.temps_k, m.field_oe, CurveModel.ZERO)
+    return np.asarray(finite) / np.asarray(zero)

@@ -12,17 +12,40 @@ log-likelihood units of the best, merged closer than `merge_k` K (modulo the six
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lfjax.errors import ConfigError
+from lfjax.inference.compiled import count_trace, require_x64
 from lfjax.inference.likelihood import NoiseModel, linear_fit
-from lfjax.inference.modes import merge_indices
 from lfjax.physics import chi_t_powder_de
 from lfjax.physics.ions import Ion
+from lfjax.symmetry import de_group, merge
 
 CHUNK = 2048
+
+
+@functools.partial(jax.jit, static_argnames="ion")
+def _de_curves(ion: Ion, d, e, temps):
+    """(CHUNK,) D, E in K -> (CHUNK, n_T) zero-field powder chi T (float64); compiled once per ion and shape."""
+    count_trace("grid.de_curves")
+    return chi_t_powder_de(ion, d, e, temps, dtype=jnp.float64)
+
+
+def de_curves(ion: Ion, temps_k, points_de) -> np.ndarray:
+    """(M, 2) (D, E) in K -> (M, n_T) zero-field powder chi T (emu K/mol), float64, in fixed chunks.
+
+    Needs float64 on (`compiled.require_x64`).
+    """
+    require_x64("the (D, E) grid")
+    points = np.asarray(points_de, np.float64).reshape(-1, 2)
+    temps = jnp.asarray(np.asarray(temps_k, dtype=np.float64))
+    padded = np.pad(points, ((0, (-len(points)) % CHUNK), (0, 0)))
+    return np.concatenate([np.asarray(_de_curves(ion, padded[i:i + CHUNK, 0], padded[i:i + CHUNK, 1], temps))
+                           for i in range(0, len(padded), CHUNK)])[: len(points)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +75,7 @@ class GridScan:
 def wedge_grid(d_max_k: float = 15.0, step_k: float = 0.15) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(d_axis (n_d,), e_axis (n_e,), inside mask (n_e, n_d)) of the canonical wedge in K."""
     if not (d_max_k > 0 and 0 < step_k <= d_max_k):
-        raise ValueError(f"need d_max_k > 0 and 0 < step_k <= d_max_k; got {d_max_k}, {step_k}")
+        raise ConfigError(f"need d_max_k > 0 and 0 < step_k <= d_max_k; got {d_max_k}, {step_k}")
     n = int(np.floor(d_max_k / step_k + 1e-9))
     k = np.arange(-n, n + 1)
     m = np.arange(0, n + 1)
@@ -72,7 +95,7 @@ def scan(
     min_prominence: float = 0.2,
     chi_t_scale=None,
 ) -> GridScan:
-    """Profile-likelihood map of a measured chi T (T) over the canonical wedge.
+    """Profile-likelihood map of a measured chi T (T) over the canonical wedge (float64 must be on).
 
     Args:
       ion: the ion; temps_k, chi_t_data: (n,) in K and emu K/mol (per ion).
@@ -87,14 +110,7 @@ def scan(
     """
     d_axis, e_axis, inside = wedge_grid(d_max_k, step_k)
     dd, ee = np.meshgrid(d_axis, e_axis)
-    pts_d, pts_e = dd[inside], ee[inside]
-    with jax.enable_x64(True):
-        temps = jnp.asarray(np.asarray(temps_k, dtype=float))
-        curve = jax.jit(lambda d, e: chi_t_powder_de(ion, d, e, temps, dtype=jnp.float64))
-        pad = (-pts_d.size) % CHUNK
-        d_pad, e_pad = np.pad(pts_d, (0, pad)), np.pad(pts_e, (0, pad))
-        sims = np.concatenate([np.asarray(curve(d_pad[i:i + CHUNK], e_pad[i:i + CHUNK]))
-                               for i in range(0, d_pad.size, CHUNK)])[: pts_d.size]
+    sims = de_curves(ion, temps_k, np.stack([dd[inside], ee[inside]], axis=-1))
     if chi_t_scale is not None:
         sims = sims * np.asarray(chi_t_scale, dtype=float)
     fit = linear_fit(sims, temps_k, chi_t_data, noise)
@@ -168,7 +184,7 @@ def _modes(d_axis, e_axis, maps, n, within, merge_k, min_prominence) -> tuple[Gr
     points = np.stack([d_axis[k_idx], e_axis[m_idx]], axis=-1)
     scores = ll[m_idx, k_idx]
     modes = []
-    for i in merge_indices(points, scores, merge_k):
+    for i in merge(de_group(), points, scores, merge_k):
         m, k = m_idx[i], k_idx[i]
         modes.append(GridMode(
             d_k=float(d_axis[k]), e_k=float(e_axis[m]), log_likelihood=float(ll[m, k]),

@@ -6,7 +6,9 @@ curve onto the model's temperature grid (linear in log T) -> flag out-of-distrib
 group the (D, E) draws into modes on the canonical wedge (`posterior_modes.find_modes`) ->
 refine every mode by least squares at the measured field (`refine.refine`; the grid scan's
 maximum-likelihood modes are added as starts too, so no comparably good fit is missed) ->
-give each refined solution the posterior mass of the draws nearest to it.
+give each refined solution the posterior mass of the draws nearest to it. `run_infer` is an
+entry point: it runs in float64 (`compiled.float64_entry`); the model comes from
+`lfjax.models.trained` (no training code or optimiser is imported).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from lfjax.errors import ModelMismatchError
+from lfjax.errors import ConfigError, ModelMismatchError
+from lfjax.inference.compiled import float64_entry
 from lfjax.inference.fit import grid_complete
-from lfjax.inference.posterior_modes import PosteriorMode, find_modes, fold, pairwise_distance
+from lfjax.inference.posterior_modes import PosteriorMode, find_modes
 from lfjax.inference.refine import Problem, Solution, refine
 from lfjax.io.readers import Measurement, ReaderError, ReaderOptions
 from lfjax.physics import ion as make_ion
+from lfjax.symmetry import de_group, fold, images, pairwise_distance
 
 #: How far (factor in T) the model's grid may reach beyond the data at either end.
 MAX_EXTRAPOLATION_FACTOR = 1.5
@@ -46,7 +50,7 @@ class InferConfig:
 
     def __post_init__(self):
         if self.samples < 10:
-            raise ValueError(f"samples must be >= 10; got {self.samples}")
+            raise ConfigError(f"samples must be >= 10; got {self.samples}")
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -70,10 +74,8 @@ class InferResult:
     @property
     def equivalents(self) -> np.ndarray:
         """The six (D, E) sets of the best solution, shape (6, 2), K."""
-        from lfjax.physics import equivalents
-
         best = self.solutions[0].values
-        return np.asarray(equivalents(np.float64(best["D"]), np.float64(best["E"])))
+        return images(de_group(), np.array([best["D"], best["E"]], np.float64))
 
 
 def resample(temps_k: np.ndarray, chi_t: np.ndarray, grid_k: np.ndarray, source: str) -> tuple[np.ndarray, list[str]]:
@@ -105,14 +107,16 @@ def resample(temps_k: np.ndarray, chi_t: np.ndarray, grid_k: np.ndarray, source:
 def solution_masses(samples_de: np.ndarray, solutions: list[Solution]) -> list[float]:
     """Share of posterior draws nearest (modulo the six equivalents) to each solution."""
     points = np.array([[s.values["D"], s.values["E"]] for s in solutions])
-    dist = pairwise_distance(fold(samples_de[:, 0], samples_de[:, 1]), points)  # (n, n_sol)
+    group = de_group()
+    dist = pairwise_distance(group, fold(group, np.asarray(samples_de, np.float64)), points)  # (n, n_sol)
     nearest = np.argmin(dist, axis=1)
     return [float(np.mean(nearest == i)) for i in range(len(solutions))]
 
 
+@float64_entry
 def run_infer(config: InferConfig) -> InferResult:
     """Reads the data, samples the posterior, refines its modes; see the module docstring."""
-    from lfjax.training.model import load_model
+    from lfjax.models.trained import load_model
 
     clock = {"start": time.perf_counter()}
     model = load_model(config.model)
@@ -145,7 +149,7 @@ def run_infer(config: InferConfig) -> InferResult:
     modes = tuple(find_modes(samples[:, 0], samples[:, 1], bandwidth_k=0.4))
     clock["sample"] = time.perf_counter()
     problem = Problem(model.ion, ("D", "E", "chi_dia", "f_m"))
-    starts = np.array([[md.d_k, md.e_k] for md in modes]) if modes else fold(samples[:1, 0], samples[:1, 1])
+    starts = np.array([[md.d_k, md.e_k] for md in modes]) if modes else fold(de_group(), np.asarray(samples[:1, :2], np.float64))
     solutions = refine(problem, m.temps_k, m.chi_t_emu_k_per_mol, m.field_oe, starts, merge_k=config.merge_k)
     if config.check_grid:
         solutions, _ = grid_complete(problem, m, solutions, d_max_k=float(model.config.data.d_max_k),

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from lfjax.inference.infer import InferResult
-from lfjax.inference.posterior_modes import fold
-from lfjax.inference.report import _num, input_record, solution_record
+from lfjax.inference.report import input_record, json_float, solution_record
 from lfjax.io.atomic import write_files
+from lfjax.symmetry import de_group, fold
 
 #: Latent-space neighbours shown in the "VAE plot".
 VAE_NEIGHBOURS = 400
@@ -37,7 +37,7 @@ def result_dict(result: InferResult) -> dict:
         "input": input_record(m, result.warnings),
         "data": {"T_K": m.temps_k.tolist(), "chiT_emu_K_per_mol": m.chi_t_emu_k_per_mol.tolist()},
         "solutions": solutions,
-        "equivalents": [[_num(d), _num(e)] for d, e in result.equivalents],
+        "equivalents": [[json_float(d), json_float(e)] for d, e in result.equivalents],
         "posterior": {
             "n_samples": int(result.samples.shape[0]),
             "modes": [{"D_K": md.d_k, "E_K": md.e_k, "mass": md.mass} for md in result.modes],
@@ -57,7 +57,7 @@ def result_dict(result: InferResult) -> dict:
 
 def samples_csv(result: InferResult) -> str:
     """Posterior draws: D, E (K, as drawn), chi_dia (emu/mol), f_m, and canonical D, E (K)."""
-    can = fold(result.samples[:, 0], result.samples[:, 1])
+    can = fold(de_group(), np.asarray(result.samples[:, :2], np.float64))
     out = io.StringIO()
     out.write("D_K,E_K,chi_dia_emu_per_mol,f_m,D_canonical_K,E_canonical_K\n")
     for row, c in zip(result.samples, can):

@@ -1,8 +1,8 @@
 """Modes of a (D, E) posterior sample, folded onto the canonical wedge (numpy, kelvin).
 
-Samples are folded with `canonical` (0 <= E <= |D|/3) and compared with the distance modulo the
-six equivalents, so a mode on a wedge edge is not split in two. Density at each sample is a
-Gaussian kernel estimate; each sample then points to the densest sample within one bandwidth
+Samples are folded onto the canonical wedge (0 <= E <= |D|/3) and compared with the distance
+modulo the six equivalents (`lfjax.symmetry`), so a mode on a wedge edge is not split in two.
+Density at each sample is the Gaussian kernel estimate `symmetry.kde_density`; each sample then points to the densest sample within one bandwidth
 that is denser than itself (quick-shift). Following the pointers ends at a local density maximum:
 that root is the mode, the samples reaching it are its members, their share is its mass.
 """
@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from lfjax.physics.equivalents import canonical, equivalents
+from lfjax.symmetry import de_group, kde_density, pairwise_distance
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,19 +27,6 @@ class PosteriorMode:
     members: np.ndarray
 
 
-def fold(d, e) -> np.ndarray:
-    """(D, E) (K) folded onto the canonical wedge, shape (..., 2)."""
-    return np.asarray(canonical(np.asarray(d, np.float64), np.asarray(e, np.float64)), dtype=np.float64)
-
-
-def pairwise_distance(points: np.ndarray, others: np.ndarray | None = None) -> np.ndarray:
-    """Distances (K) modulo the six equivalents between (n, 2) and (m, 2) (D, E) sets: (n, m)."""
-    others = points if others is None else others
-    eq = np.asarray(equivalents(points[:, 0], points[:, 1]), dtype=np.float64)  # (n, 6, 2)
-    diff = eq[:, :, None, :] - others[None, None, :, :]
-    return np.sqrt(np.min(np.sum(diff**2, axis=-1), axis=1))
-
-
 def find_modes(
     d, e, *, bandwidth_k: float = 0.4, min_mass: float = 0.02, max_points: int = 2000
 ) -> list[PosteriorMode]:
@@ -51,12 +38,13 @@ def find_modes(
       min_mass: modes holding a smaller share of the samples are dropped (their mass is lost).
       max_points: samples beyond this are ignored (the first max_points are used), bounding cost.
     """
-    pts = fold(d, e)[:max_points]
-    n = pts.shape[0]
+    group = de_group()
+    draws = np.stack([np.asarray(d, np.float64), np.asarray(e, np.float64)], axis=-1)[:max_points]
+    n = draws.shape[0]
     if n == 0:
         return []
-    dist = pairwise_distance(pts)
-    density = np.exp(-0.5 * (dist / bandwidth_k) ** 2).sum(axis=1)
+    pts, density = kde_density(group, draws, bandwidth=bandwidth_k)
+    dist = pairwise_distance(group, pts)
     # Quick-shift: parent = densest neighbour within the bandwidth that is denser than oneself.
     denser = density[None, :] > density[:, None]
     near = dist <= bandwidth_k

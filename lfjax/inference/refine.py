@@ -18,28 +18,34 @@ on the exact model (kept if it lowers the RSS) removes the remaining difference.
 cov = s^2 (J^T J)^-1, s^2 = RSS / (n - p), J = dr/dtheta at the optimum; an error is NaN along a
 direction the curve does not determine (e.g. E at the mirror lines E = 0 or E = |D|/3). (D, E)
 results are folded to the canonical wedge and solutions within `merge_k` K (modulo the six
-equivalents) merged.
+equivalents, `lfjax.symmetry`) merged. Everything here runs in float64: call it inside
+`jax.enable_x64(True)` (the entry points `run_fit` and `run_infer` do).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
+from lfjax.errors import ParameterError, ReaderError, UserInputError
+from lfjax.inference.compiled import count_trace, require_x64
 from lfjax.inference.likelihood import log_likelihood_from_rss
-from lfjax.inference.modes import merge_indices
-from lfjax.physics import canonical, chi_t_powder, chi_t_powder_de
+from lfjax.physics import chi_t_powder, chi_t_powder_de
 from lfjax.physics.hamiltonian import normalise_name
 from lfjax.physics.ions import Ion
+from lfjax.physics.operators import parse_stevens_name
+from lfjax.symmetry import SymmetryGroup, de_group, fold, merge
 
 LINEAR_NAMES = ("chi_dia", "f_m")
 #: Internal scale of each ligand-field parameter by rank k: the solver sees value / scale.
-_SCALE_BY_K = {"2": 1.0, "4": 1e-2, "6": 1e-4}
+SCALE_BY_K = {2: 1.0, 4: 1e-2, 6: 1e-4}
 #: LM tolerances on the scaled parameters and the loss.
 _RTOL, _ATOL = 1e-8, 1e-10
 #: (D, E) closer than this (K) to a mirror line of the wedge get NaN errors (`_mirror_errors`).
@@ -50,10 +56,33 @@ START_BATCH = 16
 PAD = 32
 #: Fixed-point rounds of the finite-field correction before the exact Gauss-Newton step.
 CORRECTION_ROUNDS = 2
-MODES = ("fast", "zero", "field")
 #: Points whose fields agree within this fraction are computed at their median field (chi = M/H
 #: changes by ~1e-5 for a 1e-3 field change; it saves one diagonalisation per point).
 FIELD_UNIFORM_REL = 1e-3
+
+
+class CurveModel(enum.Enum):
+    """Which powder chi T the solver simulates."""
+
+    FAST = "fast"  #: zero field, the second-order (D, E) fast path
+    ZERO = "zero"  #: zero field, the general Van Vleck path
+    FIELD = "field"  #: finite field per point, M/H over the powder quadrature
+
+
+class FitData(NamedTuple):
+    """One data set as the solver sees it, padded to a multiple of `PAD` points (a pytree).
+
+    Attributes:
+      temps_k, chi_t, field_oe: (n,) K, emu K/mol per ion, Oe.
+      weight: (n,) 1 for data points, 0 for padding.
+      scale: (n,) factor on the simulated curve (a fixed finite-field correction; 1 for none).
+    """
+
+    temps_k: jax.Array
+    chi_t: jax.Array
+    field_oe: jax.Array
+    weight: jax.Array
+    scale: jax.Array
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,12 +100,12 @@ class Problem:
     def __post_init__(self):
         names = tuple(n if n in LINEAR_NAMES else normalise_name(n) for n in self.free)
         if len(set(names)) != len(names):
-            raise ValueError(f"a free parameter is listed twice: {', '.join(self.free)}")
+            raise ParameterError(f"a free parameter is listed twice: {', '.join(self.free)}")
         if not any(n not in LINEAR_NAMES for n in names):
-            raise ValueError("free parameters need at least one ligand-field parameter (D, E or Bkq)")
+            raise ParameterError("free parameters need at least one ligand-field parameter (D, E or Bkq)")
         folded = {"B20" if n == "D" else "B22" if n == "E" else n for n in names}
         if len(folded) != len(names):
-            raise ValueError("give D, E or B20, B22, not both (D = 3 B20, E = B22)")
+            raise ParameterError("give D, E or B20, B22, not both (D = 3 B20, E = B22)")
         object.__setattr__(self, "free", names)
 
     @property
@@ -96,7 +125,21 @@ class Problem:
 
     def scales(self) -> np.ndarray:
         """Internal scale of each ligand-field parameter (K)."""
-        return np.array([1.0 if n in ("D", "E") else _SCALE_BY_K[n[1]] for n in self.field_names])
+        return np.array([1.0 if n in ("D", "E") else SCALE_BY_K[parse_stevens_name(n)[0]] for n in self.field_names])
+
+    def de_columns(self) -> list[int]:
+        """Column indices of D and E in `field_names` (a (D, E) problem only)."""
+        return [self.field_names.index("D"), self.field_names.index("E")]
+
+    def symmetry(self) -> tuple[SymmetryGroup, list[int]]:
+        """(group, columns): the likelihood's symmetry on those columns of the ligand-field vector.
+
+        (D, E): the six equivalence maps on (D, E); otherwise the trivial group on all columns.
+        """
+        if self.is_de:
+            return de_group(), self.de_columns()
+        k = len(self.field_names)
+        return SymmetryGroup(maps=np.eye(k)[None], names=self.field_names), list(range(k))
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -122,13 +165,13 @@ class Solution:
     residuals_rel: np.ndarray
 
 
-def curve(problem: Problem, theta, temps_k, field_oe, mode: str):
+def curve(problem: Problem, theta, temps_k, field_oe, mode: CurveModel):
     """chi T (emu K/mol) at scaled ligand-field parameters `theta` (f_m = 1, chi_dia = 0)."""
     values = theta * jnp.asarray(problem.scales())
     params = dict(zip(problem.field_names, values))
-    if mode == "fast":
+    if mode is CurveModel.FAST:
         return chi_t_powder_de(problem.ion, params["D"], params["E"], temps_k, dtype=jnp.float64)
-    if mode == "zero":
+    if mode is CurveModel.ZERO:
         return chi_t_powder(problem.ion, params, temps_k)
     return chi_t_powder(problem.ion, params, temps_k, field_oe=field_oe)
 
@@ -141,12 +184,11 @@ def _design(problem: Problem, sim, temps, chi_t):
     return a, jnp.ones_like(sim) - fixed
 
 
-def projected(problem: Problem, theta, data, mode: str):
+def projected(problem: Problem, theta, data: FitData, mode: CurveModel):
     """(weighted relative residuals (n,), best linear parameters (n_lin,)) at scaled `theta`.
 
-    `data` = (temps_k, chi_t, field_oe, weight, scale): weight 1 for data, 0 for padding (data are
-    padded to a multiple of `PAD` points so that one compiled solver serves many data sets);
-    `scale` multiplies the simulated curve.
+    Padding points (weight 0) contribute nothing, so one compiled solver serves every data set
+    padded to the same length.
     """
     temps, chi_t, field, weight, scale = data
     sim = curve(problem, theta, temps, field, mode) * scale
@@ -159,44 +201,63 @@ def projected(problem: Problem, theta, data, mode: str):
     return a @ beta - target, beta
 
 
-@functools.lru_cache(maxsize=32)
-def _batched_solver(problem: Problem, mode: str, max_steps: int):
-    """Jitted, vmapped LM: (starts (m, k) scaled, (temps, chi_t, field, weight), scales (m, n)) -> theta (m, k)."""
+#: vmap axes of the solver's data: one data set for every start, one correction (scale) per start.
+_PER_START_SCALE = FitData(None, None, None, None, 0)
+
+
+@functools.partial(jax.jit, static_argnames=("problem", "mode", "max_steps"))
+def batched_solve(problem: Problem, mode: CurveModel, max_steps: int, starts, data: FitData):
+    """Vmapped LM: starts (m, k) scaled, `data` with scale (m, n) -> theta (m, k).
+
+    Module-level and jitted with static (problem, mode, max_steps): compiled once per shape.
+    """
+    count_trace(f"refine.solve.{mode.value}")
     solver = optx.LevenbergMarquardt(rtol=_RTOL, atol=_ATOL)
 
-    def fn(theta, data):
-        return projected(problem, theta, data, mode)[0]
+    def fn(theta, one_data):
+        return projected(problem, theta, one_data, mode)[0]
 
-    def one(theta0, data3, scale):
-        sol = optx.least_squares(fn, solver, theta0, data3 + (scale,), max_steps=max_steps, throw=False)
-        return sol.value
+    def one(theta0, one_data):
+        return optx.least_squares(fn, solver, theta0, one_data, max_steps=max_steps, throw=False).value
 
-    return jax.jit(jax.vmap(one, in_axes=(0, None, 0)))
-
-
-@functools.lru_cache(maxsize=32)
-def _batched_curve(problem: Problem, mode: str):
-    """Jitted (thetas (m, k), temps, field) -> curves (m, n)."""
-    return jax.jit(jax.vmap(lambda t, temps, field: curve(problem, t, temps, field, mode), in_axes=(0, None, None)))
+    return jax.vmap(one, in_axes=(0, _PER_START_SCALE))(starts, data)
 
 
-@functools.lru_cache(maxsize=32)
-def _curve_jacobian(problem: Problem, mode: str):
-    """Jitted (theta, temps, field) -> (curve (n,), d curve / d theta (n, k))."""
-    def both(theta, temps, field):
-        f = lambda t: curve(problem, t, temps, field, mode)
-        return f(theta), jax.jacfwd(f)(theta)
-
-    return jax.jit(both)
+@functools.partial(jax.jit, static_argnames=("problem", "mode"))
+def _batched_curve(problem: Problem, mode: CurveModel, thetas, temps, field):
+    """(thetas (m, k), temps, field) -> curves (m, n)."""
+    count_trace(f"refine.curve.{mode.value}")
+    return jax.vmap(lambda t: curve(problem, t, temps, field, mode))(thetas)
 
 
-def full_jacobian(problem: Problem, theta, data, mode: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+@functools.partial(jax.jit, static_argnames=("problem", "mode"))
+def _batched_rss(problem: Problem, mode: CurveModel, thetas, data: FitData):
+    """(thetas (m, k), data with scale (n,)) -> RSS (m,) of the projected residuals."""
+    count_trace(f"refine.rss.{mode.value}")
+    return jax.vmap(lambda t: jnp.sum(projected(problem, t, data, mode)[0] ** 2))(thetas)
+
+
+@functools.partial(jax.jit, static_argnames=("problem", "mode"))
+def _curve_jacobian(problem: Problem, mode: CurveModel, theta, temps, field):
+    """(theta, temps, field) -> (curve (n,), d curve / d theta (n, k))."""
+    count_trace(f"refine.jacobian.{mode.value}")
+    f = lambda t: curve(problem, t, temps, field, mode)
+    return f(theta), jax.jacfwd(f)(theta)
+
+
+@functools.partial(jax.jit, static_argnames=("problem", "mode"))
+def _projected(problem: Problem, mode: CurveModel, theta, data: FitData):
+    count_trace(f"refine.projected.{mode.value}")
+    return projected(problem, theta, data, mode)
+
+
+def full_jacobian(problem: Problem, theta, data: FitData, mode: CurveModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(residuals (n,), J (n, p) in physical units in `problem.free` order, values (p,)), real points only."""
     temps, chi_t, field, weight, scale = data
     real = np.asarray(weight) > 0
-    sim, dsim = _curve_jacobian(problem, mode)(jnp.asarray(theta), temps, field)
+    sim, dsim = _curve_jacobian(problem, mode, jnp.asarray(theta), temps, field)
     sim, dsim = np.asarray(sim) * np.asarray(scale), np.asarray(dsim) * np.asarray(scale)[:, None]
-    res, beta = (np.asarray(x) for x in projected(problem, jnp.asarray(theta), data, mode))
+    res, beta = (np.asarray(x) for x in _projected(problem, mode, jnp.asarray(theta), data))
     lin = dict(zip(problem.linear_names, beta))
     f_m = lin.get("f_m", 1.0)
     y = np.asarray(chi_t)
@@ -239,42 +300,43 @@ def refine(
     starts = np.atleast_2d(np.asarray(starts, dtype=float))
     n, p, k = temps.size, len(problem.free), len(problem.field_names)
     if starts.shape[1] != k:
-        raise ValueError(f"starts must have {k} columns ({', '.join(problem.field_names)}); got {starts.shape[1]}")
+        raise ParameterError(f"starts must have {k} columns ({', '.join(problem.field_names)}); got {starts.shape[1]}")
     if n <= p:
-        raise ValueError(f"{n} points cannot determine {p} free parameters")
+        raise UserInputError(f"{n} points cannot determine {p} free parameters")
     if not np.all(y > 0):
-        raise ValueError("chi T must be > 0 at every point for relative residuals")
+        raise ReaderError("chi T must be > 0 at every point for relative residuals")
     has_field = bool(np.any(field > 0))
     if has_field and not np.all(field > 0):
-        raise ValueError("the data mix zero-field and finite-field points; fit one segment at a time")
-    exact = "field" if has_field else "zero"
-    cheap = "fast" if problem.is_de else "zero"
-    if cheap == "fast":  # its derivative is undefined exactly at D = E = 0 (all levels degenerate)
+        raise ReaderError("the data mix zero-field and finite-field points; fit one segment at a time")
+    require_x64("refine")
+    exact = CurveModel.FIELD if has_field else CurveModel.ZERO
+    cheap = CurveModel.FAST if problem.is_de else CurveModel.ZERO
+    if cheap is CurveModel.FAST:  # its derivative is undefined exactly at D = E = 0 (all levels degenerate)
         starts = np.where(np.all(np.abs(starts) < 1e-6, axis=1, keepdims=True), 1e-3, starts)
-    solve = _batched_solver(problem, cheap, max_steps)
     pad = (-n) % PAD
     padded = [np.concatenate([a, np.full(pad, a[-1])]) for a in (temps, y, field)]
+    if has_field and np.ptp(field) <= FIELD_UNIFORM_REL * np.median(field):
+        padded[2] = np.median(field)  # one field: one diagonalisation per direction serves all points
     weight = np.concatenate([np.ones(n), np.zeros(pad)])
-    with jax.enable_x64(True):
-        if has_field and np.ptp(field) <= FIELD_UNIFORM_REL * np.median(field):
-            padded[2] = np.median(field)  # one field: one diagonalisation per direction serves all points
-        data = tuple(jnp.asarray(a) for a in (*padded, weight))
-        scaled = jnp.asarray(_pad_rows(starts / problem.scales(), START_BATCH))
-        # every batched call below has START_BATCH rows, so each function is traced and compiled once
-        ratio = _ratio(problem, scaled[:START_BATCH], data, exact, cheap)[:1]
-        theta = np.asarray(solve(scaled, data, jnp.broadcast_to(ratio, (scaled.shape[0], n + pad))))
-        theta, rss = _distinct(problem, theta, data + (ratio[0],), cheap, merge_k)
-        best_ll = log_likelihood_from_rss(rss[0], n)
-        theta = theta[(log_likelihood_from_rss(rss, n) >= best_ll - polish_within)][:max_polish]
-        m = theta.shape[0]
-        theta = _pad_rows(theta, START_BATCH)
-        for _ in range(CORRECTION_ROUNDS):
-            theta = np.asarray(solve(jnp.asarray(theta), data, _ratio(problem, jnp.asarray(theta), data, exact, cheap)))
-        theta = theta[:m]
-        theta = _fold(problem, theta)
-        exact_data = data + (jnp.ones(n + pad),)
-        solutions = [_summarise(problem, t, exact_data, exact) for t in theta]
-    return _merge_solutions(problem, solutions, merge_k)
+    data = FitData(*(jnp.asarray(a) for a in padded), jnp.asarray(weight), jnp.ones(n + pad))
+
+    def solve(theta, ratio):
+        return np.asarray(batched_solve(problem, cheap, max_steps, jnp.asarray(theta), data._replace(scale=ratio)))
+
+    scaled = _pad_rows(starts / problem.scales(), START_BATCH)
+    # every batched call below has a multiple of START_BATCH rows, so each function is traced once per shape
+    ratio = _ratio(problem, scaled[:START_BATCH], data, exact, cheap)[:1]
+    theta = solve(scaled, jnp.broadcast_to(ratio, (scaled.shape[0], n + pad)))
+    theta, rss = _distinct(problem, theta, data._replace(scale=ratio[0]), cheap, merge_k)
+    best_ll = log_likelihood_from_rss(rss[0], n)
+    theta = theta[(log_likelihood_from_rss(rss, n) >= best_ll - polish_within)][:max_polish]
+    m = theta.shape[0]
+    theta = _pad_rows(theta, START_BATCH)
+    for _ in range(CORRECTION_ROUNDS):
+        theta = solve(theta, _ratio(problem, theta, data, exact, cheap))
+    theta = _fold(problem, theta[:m])
+    solutions = [_summarise(problem, t, data, exact) for t in theta]
+    return merge_solutions(problem, solutions, merge_k)
 
 
 def _pad_rows(a: np.ndarray, multiple: int) -> np.ndarray:
@@ -283,56 +345,46 @@ def _pad_rows(a: np.ndarray, multiple: int) -> np.ndarray:
     return np.concatenate([a, np.repeat(a[:1], extra, axis=0)]) if extra else a
 
 
-def _ratio(problem, thetas, data, exact, cheap):
+def _ratio(problem: Problem, thetas, data: FitData, exact: CurveModel, cheap: CurveModel):
     """Exact / cheap curve at each theta, (m, n): the correction held fixed in a cheap solve."""
-    if exact == cheap:
-        return jnp.ones((thetas.shape[0], data[0].shape[0]))
-    temps, _, field, _ = data
-    return _batched_curve(problem, exact)(thetas, temps, field) / _batched_curve(problem, cheap)(thetas, temps, field)
+    thetas = jnp.asarray(thetas)
+    if exact is cheap:
+        return jnp.ones((thetas.shape[0], data.temps_k.shape[0]))
+    temps, field = data.temps_k, data.field_oe
+    return _batched_curve(problem, exact, thetas, temps, field) / _batched_curve(problem, cheap, thetas, temps, field)
 
 
 def _fold(problem: Problem, theta: np.ndarray) -> np.ndarray:
-    """Scaled theta with (D, E) moved to the canonical wedge (their scale is 1)."""
-    if not problem.is_de:
-        return theta
-    i_d, i_e = problem.field_names.index("D"), problem.field_names.index("E")
-    out = theta.copy()
-    out[..., [i_d, i_e]] = canonical(theta[..., i_d], theta[..., i_e])
+    """Scaled theta moved to the canonical region of the problem's symmetry ((D, E): scale 1)."""
+    group, cols = problem.symmetry()
+    out = np.array(theta, dtype=np.float64)
+    out[..., cols] = fold(group, out[..., cols])
     return out
 
 
-def _distinct(problem, theta, data, mode, merge_k):
+def _distinct(problem: Problem, theta, data: FitData, mode: CurveModel, merge_k: float):
     """(folded distinct solutions (m, k), their RSS (m,)), best first, duplicates merged."""
     folded = _fold(problem, theta)
-    res = jax.vmap(lambda t: projected(problem, t, data, mode)[0])(jnp.asarray(folded))
-    rss = np.sum(np.asarray(res) ** 2, axis=1)
+    rss = np.asarray(_batched_rss(problem, mode, jnp.asarray(folded), data))
     good = np.all(np.isfinite(folded), axis=1) & np.isfinite(rss)
     if not good.any():
-        raise ValueError("every refinement diverged; check the data and the free parameters")
+        raise UserInputError("every refinement diverged; check the data and the free parameters")
     folded, rss = folded[good], rss[good]
-    keep = _merge_order(problem, folded * problem.scales(), rss, merge_k)
+    group, cols = problem.symmetry()
+    keep = merge(group, (folded * problem.scales())[:, cols], -rss, merge_k)
     return folded[keep], rss[keep]
 
 
-def _merge_order(problem: Problem, points: np.ndarray, rss: np.ndarray, merge_k: float) -> list[int]:
-    """Indices best first, dropping points within merge_k K of a better one (modulo equivalents for D, E)."""
-    if problem.is_de:
-        order = [problem.field_names.index("D"), problem.field_names.index("E")]
-        return merge_indices(points[:, order], -rss, merge_k)
-    keep: list[int] = []
-    for i in np.argsort(rss, kind="stable"):
-        if all(np.linalg.norm(points[i] - points[j]) > merge_k for j in keep):
-            keep.append(int(i))
-    return keep
+def merge_solutions(problem: Problem, solutions: list[Solution], merge_k: float) -> list[Solution]:
+    """Solutions best (lowest RSS) first, dropping any within `merge_k` (K, modulo the symmetry) of a better one."""
+    if not solutions:
+        return []
+    group, cols = problem.symmetry()
+    points = np.array([[s.values[n] for n in problem.field_names] for s in solutions])[:, cols]
+    return [solutions[i] for i in merge(group, points, -np.array([s.rss for s in solutions]), merge_k)]
 
 
-def _merge_solutions(problem: Problem, solutions: list[Solution], merge_k: float) -> list[Solution]:
-    points = np.array([[s.values[n] for n in problem.field_names] for s in solutions])
-    rss = np.array([s.rss for s in solutions])
-    return [solutions[i] for i in _merge_order(problem, points, rss, merge_k)]
-
-
-def _summarise(problem: Problem, theta, data, mode) -> Solution:
+def _summarise(problem: Problem, theta, data: FitData, mode: CurveModel) -> Solution:
     """One Gauss-Newton step on the exact model from `theta`, then values, errors and fit quality."""
     res, jac, values = full_jacobian(problem, theta, data, mode)
     step = np.linalg.lstsq(jac, -res, rcond=1e-10)[0]

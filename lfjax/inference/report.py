@@ -1,4 +1,5 @@
-"""result.json and the fit figure of a `FitResult`, written atomically and only when complete."""
+"""result.json and the fit figure of a `FitResult` (all-or-nothing through `io.atomic.write_files`),
+and the JSON records that `lfjax infer` shares (`solution_record`, `input_record`, `json_float`)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,20 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from lfjax.inference.fit import FitResult
 from lfjax.inference.refine import Solution
+from lfjax.io.atomic import write_files
 from lfjax.io.readers import Measurement
 
 RESULT_NAME = "result.json"
 FIGURE_NAME = "fit.png"
 
 
-def _num(x) -> float | None:
+def json_float(x) -> float | None:
     """JSON-safe float: NaN / inf become null."""
     x = float(x)
     return x if math.isfinite(x) else None
@@ -31,20 +32,20 @@ def solution_record(s: Solution, best_log_likelihood: float) -> dict:
     d = v.get("D", 3 * v.get("B20", 0.0))
     d_err = e.get("D", 3 * e.get("B20", 0.0))
     record = {
-        "D_K": _num(d), "E_K": _num(v.get("E", v.get("B22", 0.0))),
-        "D_err_K": _num(d_err), "E_err_K": _num(e.get("E", e.get("B22", 0.0))),
-        "chi_dia_emu_per_mol": _num(v["chi_dia"]), "chi_dia_err_emu_per_mol": _num(e["chi_dia"]),
-        "f_m": _num(v["f_m"]), "f_m_err": _num(e["f_m"]),
+        "D_K": json_float(d), "E_K": json_float(v.get("E", v.get("B22", 0.0))),
+        "D_err_K": json_float(d_err), "E_err_K": json_float(e.get("E", e.get("B22", 0.0))),
+        "chi_dia_emu_per_mol": json_float(v["chi_dia"]), "chi_dia_err_emu_per_mol": json_float(e["chi_dia"]),
+        "f_m": json_float(v["f_m"]), "f_m_err": json_float(e["f_m"]),
         "posterior_mass": None,
-        "rms_rel_residual": _num(s.rms_rel_residual),
-        "log_likelihood": _num(s.log_likelihood),
-        "delta_log_likelihood": _num(s.log_likelihood - best_log_likelihood),
+        "rms_rel_residual": json_float(s.rms_rel_residual),
+        "log_likelihood": json_float(s.log_likelihood),
+        "delta_log_likelihood": json_float(s.log_likelihood - best_log_likelihood),
         "converged": bool(s.converged),
     }
     for name, value in v.items():
         if name.startswith("B"):
-            record[f"{name}_K"] = _num(value)
-            record[f"{name}_err_K"] = _num(e[name])
+            record[f"{name}_K"] = json_float(value)
+            record[f"{name}_err_K"] = json_float(e[name])
     return record
 
 
@@ -78,7 +79,7 @@ def result_dict(result: FitResult) -> dict:
         "input": input_record(m, m.warnings),
         "data": {"T_K": m.temps_k.tolist(), "chiT_emu_K_per_mol": m.chi_t_emu_k_per_mol.tolist()},
         "solutions": [solution_record(s, best) for s in result.solutions],
-        "equivalents": [[_num(d), _num(e)] for d, e in result.equivalents],
+        "equivalents": [[json_float(d), json_float(e)] for d, e in result.equivalents],
         "grid_modes": None if result.grid_modes is None else [
             {"D_K": g.d_k, "E_K": g.e_k, "log_likelihood": g.log_likelihood, "rms_rel_residual": g.rms_rel_residual}
             for g in result.grid_modes],
@@ -103,23 +104,9 @@ def fit_plot(result: FitResult, max_curves: int = 4):
 
 def write_outputs(result: FitResult, out_dir: str | os.PathLike) -> list[Path]:
     """Writes result.json and fit.png into `out_dir`; nothing appears unless both are complete."""
-    out = Path(out_dir)
     text = json.dumps(result_dict(result), indent=2, allow_nan=False)
     fig = fit_plot(result)
-    out.mkdir(parents=True, exist_ok=True)
-    temps: list[Path] = []
-    try:
-        for name in (RESULT_NAME, FIGURE_NAME):
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
-            os.close(fd)
-            temps.append(Path(tmp))
-        temps[0].write_text(text)
-        fig.savefig(temps[1], dpi=110, format="png")
-        targets = [out / RESULT_NAME, out / FIGURE_NAME]
-        for tmp, target in zip(temps, targets):
-            os.replace(tmp, target)
-        return targets
-    finally:
-        for tmp in temps:
-            if tmp.exists():
-                tmp.unlink()
+    return write_files(out_dir, {
+        RESULT_NAME: lambda p: p.write_text(text),
+        FIGURE_NAME: lambda p: fig.savefig(p, dpi=110, format="png"),
+    })

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from lfjax.symmetry import SymmetryGroup, kde_density
+
 
 def _kde(points: np.ndarray, bandwidth: float) -> np.ndarray:
-    """Gaussian kernel density at each point (plain plane, normalised to max 1)."""
-    diff = points[:, None, :] - points[None, :, :]
-    dens = np.exp(-0.5 * np.sum(diff**2, axis=-1) / bandwidth**2).sum(axis=1)
+    """Gaussian kernel density at each point in the plain (D, E) plane (`symmetry.kde_density` with
+    the trivial group: every equivalent shown where it lies), normalised to max 1."""
+    _, dens = kde_density(SymmetryGroup(maps=np.eye(2)[None]), points, bandwidth=bandwidth)
     return dens / dens.max()
 
 

@@ -4,8 +4,9 @@ import jax
 import numpy as np
 
 from lfjax.data.config import DataConfig
-from lfjax.data.prior import random_equivalent, sample_canonical_de, sample_theta
+from lfjax.data.prior import random_equivalent, sample_theta
 from lfjax.physics.equivalents import canonical, equivalents
+from lfjax.symmetry import sample_wedge
 
 
 def _hist(de, d_max):
@@ -14,7 +15,7 @@ def _hist(de, d_max):
 
 
 def test_canonical_wedge_is_uniform():
-    de = np.asarray(sample_canonical_de(jax.random.key(0), 200_000, 15.0))
+    de = np.asarray(sample_wedge(jax.random.key(0), 200_000, 15.0))
     assert np.all(np.abs(de[:, 0]) <= 15.0) and np.all(de[:, 1] >= 0) and np.all(de[:, 1] <= np.abs(de[:, 0]) / 3 + 1e-6)
     # uniform area density: |D| has density 2|D|/d_max^2, mean 2 d_max / 3; E/|D| uniform in [0, 1/3]
     assert abs(np.abs(de[:, 0]).mean() - 10.0) < 0.05

@@ -11,6 +11,8 @@ from lfjax.evaluation import baseline, lsq
 from lfjax.evaluation.oracle import grid_bank, oracle
 from lfjax.physics import chi_t_powder_de, ion
 
+#: the LS solver and the oracle run in float64 (`evaluate` switches it on itself)
+pytestmark = pytest.mark.usefixtures("x64")
 ER = ion("Er3+")
 TEMPS = np.geomspace(1.8, 300, 32)
 
@@ -22,14 +24,14 @@ def _curve(d, e, chi_dia=0.0, f_m=1.0):
 
 
 def test_random_starts_lie_in_the_canonical_wedge():
-    s = baseline.random_starts(np.random.default_rng(0), 50, 8, 15.0)
+    s = baseline.random_starts(jax.random.key(0), 50, 8, 15.0)
     assert s.shape == (50, 8, 2)
     assert np.all(np.abs(s[..., 0]) <= 15) and np.all((s[..., 1] >= 0) & (s[..., 1] <= np.abs(s[..., 0]) / 3))
 
 
 def test_multistart_ls_with_free_errors_recovers_an_easy_curve():
     y = _curve(-8.0, 1.0, chi_dia=0.001, f_m=1.02)[None]
-    starts = baseline.random_starts(np.random.default_rng(1), 1, 8, 15.0)
+    starts = baseline.random_starts(jax.random.key(1), 1, 8, 15.0)
     best = lsq.best_solution(lsq.fit(ER, TEMPS, y, starts, free_errors=True))
     np.testing.assert_allclose(best["de"][0], [-8.0, 1.0], atol=1e-3)
     assert best["chi_dia"][0] == pytest.approx(0.001, abs=1e-6)
@@ -39,7 +41,7 @@ def test_multistart_ls_with_free_errors_recovers_an_easy_curve():
 
 def test_fixed_errors_fit_is_biased_by_a_diamagnetic_error():
     y = _curve(-8.0, 1.0, chi_dia=0.004)[None]
-    starts = baseline.random_starts(np.random.default_rng(2), 1, 8, 15.0)
+    starts = baseline.random_starts(jax.random.key(2), 1, 8, 15.0)
     fixed = lsq.best_solution(lsq.fit(ER, TEMPS, y, starts, free_errors=False))
     free = lsq.best_solution(lsq.fit(ER, TEMPS, y, starts, free_errors=True))
     assert fixed["rss"][0] > 1e3 * free["rss"][0]
@@ -66,7 +68,7 @@ def test_batched_lm_agrees_with_inference_refine():
 
     rng = np.random.default_rng(4)
     y = _curve(-5.0, 1.2, chi_dia=0.0015, f_m=1.01) * (1 + 0.003 * rng.normal(size=TEMPS.size))
-    starts = baseline.random_starts(np.random.default_rng(5), 1, 8, 15.0)
+    starts = baseline.random_starts(jax.random.key(5), 1, 8, 15.0)
     mine = lsq.best_solution(lsq.fit(ER, TEMPS, y[None], starts, free_errors=True))
     with jax.enable_x64(True):
         sols = refine(Problem(ER, ("D", "E", "chi_dia", "f_m")), TEMPS, y, np.zeros_like(TEMPS),

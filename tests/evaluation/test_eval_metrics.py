@@ -6,10 +6,25 @@ import numpy as np
 import pytest
 
 from lfjax.evaluation.metrics import (
-    accuracy_summary, central_ranks, coverage_curve, de_errors, hits, kde_mode_and_rank,
+    TOL_DE_K,
+    accuracy_summary,
+    central_ranks,
+    coverage_curve,
+    kde_mode_and_rank,
 )
 from lfjax.inference.posterior_modes import find_modes
 from lfjax.physics import equivalents
+from lfjax.symmetry import de_group, errors
+
+
+def de_errors(estimate, truth):
+    return errors(de_group(), np.asarray(estimate, float), np.asarray(truth, float))
+
+
+def hits(estimate, truth, strict=False):
+    from lfjax.symmetry import hits as group_hits
+
+    return group_hits(de_group(), np.asarray(estimate, float), np.asarray(truth, float), TOL_DE_K, strict=strict)
 
 
 def test_every_equivalent_of_the_truth_has_zero_error_and_hits():
@@ -28,6 +43,9 @@ def test_hit_box_is_1p5_k_in_d_and_1_k_in_e():
     truth = np.array([[-10.0, 1.0]] * 4)
     est = np.array([[-8.6, 1.9], [-8.4, 1.0], [-10.0, 2.1], [-11.4, 0.1]])
     assert hits(est, truth).tolist() == [True, False, False, True]
+    # strict: the canonical estimate itself must match; (6, 2) vs (-6, 2) is then a miss
+    assert hits(np.array([[-6.0, 2.0]]), np.array([[6.0, 2.0]])).tolist() == [True]
+    assert hits(np.array([[-6.0, 2.0]]), np.array([[6.0, 2.0]]), strict=True).tolist() == [False]
     summary = accuracy_summary(est, truth)
     assert summary["hit_rate"] == 0.5
     assert summary["median_abs_dD_K"] == pytest.approx(np.median([1.4, 1.6, 0.0, 1.4]))

@@ -1,6 +1,6 @@
 import numpy as np
 
-from lfjax.inference.posterior_modes import find_modes, fold, pairwise_distance
+from lfjax.inference.posterior_modes import find_modes
 from lfjax.physics import equivalents
 
 
@@ -30,10 +30,3 @@ def test_mode_on_wedge_edge_is_not_split():
 def test_small_clusters_dropped():
     eq = _scatter([(-6.0, 0.5), (9.0, 2.0)], [990, 10], 0.2, seed=3)
     assert len(find_modes(eq[:, 0], eq[:, 1], min_mass=0.02)) == 1
-
-
-def test_distance_modulo_equivalents():
-    a = np.array([[4.0, 1.0]])
-    eq = np.asarray(equivalents(4.0, 1.0))
-    assert np.allclose(pairwise_distance(a, eq), 0.0)
-    assert np.allclose(fold(eq[:, 0], eq[:, 1]), [[4.0, 1.0]] * 6)

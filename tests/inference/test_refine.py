@@ -10,12 +10,26 @@ import pytest
 from lfjax import ion
 from lfjax.inference.fit import FitConfig, run_fit
 from lfjax.inference.grid import scan
-from lfjax.inference.modes import equivalence_distance
-from lfjax.inference.refine import Problem, covariance, full_jacobian, refine
+from lfjax.inference.refine import (
+    CurveModel,
+    FitData,
+    Problem,
+    covariance,
+    full_jacobian,
+    refine,
+)
 from lfjax.io.readers import ReaderOptions
 from lfjax.io.writers import write_qd_dat
 from lfjax.physics import chi_t_powder
+from lfjax.symmetry import de_group, distance
 
+
+def _dist(a, b):
+    return float(distance(de_group(), np.asarray(a, float), np.asarray(b, float)))
+
+
+#: refine and scan run in float64 (the entry points run_fit / run_infer switch it on themselves)
+pytestmark = pytest.mark.usefixtures("x64")
 ER = ion("Er3+")
 PROBLEM = Problem(ER, ("D", "E", "chi_dia", "f_m"))
 
@@ -51,7 +65,7 @@ def _check_fit(solutions, temps, data, rss_truth, modes):
     assert solutions[0].rss <= rss_truth * (1 + 1e-9)
     assert all(a.rss <= b.rss for a, b in zip(solutions, solutions[1:]))
     for mode in modes:
-        assert any(equivalence_distance((s.values["D"], s.values["E"]), (mode.d_k, mode.e_k)) <= 0.5
+        assert any(_dist((s.values["D"], s.values["E"]), (mode.d_k, mode.e_k)) <= 0.5
                    for s in solutions), f"grid mode {mode} missing"
     for s in solutions:
         assert 0 <= s.values["E"] <= abs(s.values["D"]) / 3 + 1e-12
@@ -91,8 +105,8 @@ def test_jacobian_is_finite_at_degeneracies_and_mirror_lines(point):
     with jax.enable_x64(True):
         data_chi = np.asarray(chi_t_powder(ER, {"D": 1.0, "E": 0.2}, temps))
         for field in (0.0, 1000.0):
-            data = tuple(jnp.asarray(a) for a in (temps, data_chi, np.full(8, field), np.ones(8), np.ones(8)))
-            mode = "field" if field else "zero"
+            data = FitData(*(jnp.asarray(a) for a in (temps, data_chi, np.full(8, field), np.ones(8), np.ones(8))))
+            mode = CurveModel.FIELD if field else CurveModel.ZERO
             res, jac, _ = full_jacobian(PROBLEM, np.array(point), data, mode)
             assert np.all(np.isfinite(res)) and np.all(np.isfinite(jac))
             assert np.any(jac[:, 0] != 0)
@@ -116,15 +130,22 @@ def test_covariance_marks_undetermined_parameters():
     assert np.isnan(cov[1, 1]) and np.isfinite(cov[0, 0]) and np.isfinite(cov[2, 2])
 
 
-def test_solver_compiles_once_for_similar_data():
-    from lfjax.inference.refine import _batched_solver
+def test_solver_compiles_once_for_similar_data(x64):
+    from lfjax.inference.compiled import TRACES
 
-    sizes = []
+    counts = []
     for n, n_starts, seed in ((40, 5, 9), (50, 11, 10)):  # both pad to 64 points and 16 starts
         temps, data, _ = simulated((-5.0, 0.5, 0.001, 1.0), seed, n=n)
         refine(PROBLEM, temps, data, np.zeros_like(temps), _wedge_starts(n_starts, seed))
-        sizes.append(_batched_solver(PROBLEM, "fast", 100)._cache_size())
-    assert sizes[1] == sizes[0]  # nothing compiled for the second data set
+        counts.append(dict(TRACES))
+    assert counts[0].get("refine.solve.fast", 0) >= 1
+    assert counts[1] == counts[0]  # nothing traced (so nothing compiled) for the second data set
+
+
+def test_refine_refuses_to_run_in_float32():
+    temps, data, _ = simulated((-5.0, 0.5, 0.001, 1.0), 3, n=40)
+    with jax.enable_x64(False), pytest.raises(RuntimeError, match="float64"):
+        refine(PROBLEM, temps, data, np.zeros_like(temps), _wedge_starts(4, 3))
 
 
 def test_problem_validation():
@@ -144,4 +165,4 @@ def test_stevens_parameters_b20_b22_reproduce_the_d_e_fit():
     starts = _wedge_starts(8, 7) / np.array([3.0, 1.0])
     best = refine(bkq, temps, data, np.zeros_like(temps), starts)[0]
     assert best.rss == pytest.approx(de.rss, rel=1e-6)
-    assert equivalence_distance((3 * best.values["B20"], best.values["B22"]), (de.values["D"], de.values["E"])) < 1e-3
+    assert _dist((3 * best.values["B20"], best.values["B22"]), (de.values["D"], de.values["E"])) < 1e-3

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 
 from lfjax.data.stream import simulate_chi_t
+from lfjax.evaluation.heldout import BANDWIDTH_K
+from lfjax.evaluation.metrics import kde_modes
+from lfjax.models.trained import load_model
 from lfjax.physics.equivalents import equivalents
 from lfjax.training import checkpoint as ckpt
-from lfjax.training.evaluate_model import posterior_mode_de
-from lfjax.training.model import load_model
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,6 @@ def test_default_model_finds_the_six_equivalents_of_an_easy_curve():
     assert np.mean(dist.min(axis=1) < 1.0) > 0.9  # draws sit on the six equivalents
     counts = np.bincount(nearest, minlength=6)
     assert np.all(counts > 300), counts  # each of the six modes is populated
-    mode = posterior_mode_de(samples[None])[0]
+    mode = kde_modes(samples[None, :, :2], BANDWIDTH_K)[0]
     assert abs(mode[0] - d) < 0.5 and abs(mode[1] - e) < 0.3
     assert abs(np.median(samples[:, 3]) - 1.0) < 0.03 and abs(np.median(samples[:, 2])) < 0.002

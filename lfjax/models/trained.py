@@ -1,16 +1,19 @@
-"""The trained-model interface: load a model and use it on chi T curves.
+"""Serving a trained model: load it and use it on chi T curves (no training code, no optimiser).
 
     model = load_model("default")      # the shipped model, a train workdir or a checkpoint folder
     model.sample(chi_t, 1000, key=jax.random.key(0))   # (1000, 4): D [K], E [K], chi_dia [emu/mol], f_m
 
 Curves are powder chi T in emu K/mol per magnetic ion, on the model's grid `model.temps_k` (K),
 measured at `model.field_oe`. Posterior draws are symmetrised: each draw of (D, E) is mapped by
-one of the six equivalence maps (docs/physics.md) chosen at random, so all six modes carry equal weight.
-(A flow trained on canonical targets, the default, has its draws folded into the wedge first.)
+one of the six equivalence maps (`lfjax.symmetry`, docs/physics.md) chosen at random, so all six
+modes carry equal weight. (A flow trained on canonical targets, the default, has its draws folded
+into the wedge first.) The network functions are module-level jitted functions keyed by the
+(hashable) network: every model of one shape shares their compiled code.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.resources
 from pathlib import Path
@@ -19,15 +22,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lfjax.data.config import DataConfig
 from lfjax.data.normalise import Normalisation
 from lfjax.data.prior import THETA_NAMES, random_equivalent
 from lfjax.data.stream import make_batch
-from lfjax.models.posterior import build
-from lfjax.physics.equivalents import canonical
+from lfjax.errors import CheckpointError, ModelMismatchError
+from lfjax.models.config import ModelConfig
+from lfjax.models.posterior import VAEFlow, build
+from lfjax.models.stored import find_step_dir, read_meta, restore_params
 from lfjax.physics.ions import ion as make_ion
-from lfjax.training import checkpoint as ckpt
-from lfjax.training.config import Config, from_dict
-from lfjax.training.train import init_params
+from lfjax.symmetry import de_group, fold
 
 #: Seed of the latent bank's prior sample (fixed, so the bank is deterministic).
 BANK_SEED = 20_260_219
@@ -36,10 +40,68 @@ BANK_SIZE = 20_000
 OOD_NEIGHBOURS = 10
 
 
+@dataclasses.dataclass(frozen=True)
+class ServingConfig:
+    """What serving needs of a training config: the data (prior, grid) and model (network) tables."""
+
+    data: DataConfig
+    model: ModelConfig
+
+    @classmethod
+    def from_meta(cls, raw: dict) -> ServingConfig:
+        """From the resolved config stored in a checkpoint's metadata (lists become tuples)."""
+        parts = {}
+        for name, section in (("data", DataConfig), ("model", ModelConfig)):
+            values = raw[name]
+            parts[name] = section(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+        return cls(**parts)
+
+
 def _as_key(key):
     if isinstance(key, int):
         return jax.random.key(key)
     return key
+
+
+def _norm(tree: dict) -> Normalisation:
+    return Normalisation(**tree)
+
+
+def _features(norm: Normalisation, chi_t):
+    return norm.features(norm.normalise(chi_t))
+
+
+@functools.partial(jax.jit, static_argnames="net")
+def _encode(net: VAEFlow, params, norm_tree, chi_t):
+    """(..., n_T) chi T -> latent means (..., d_z)."""
+    return net.apply(params, _features(_norm(norm_tree), chi_t), method=net.encode)
+
+
+@functools.partial(jax.jit, static_argnames="net")
+def _reconstruct(net: VAEFlow, params, norm_tree, chi_t):
+    """(..., n_T) chi T -> the decoded latent mean in emu K/mol."""
+    norm = _norm(norm_tree)
+    z = net.apply(params, _features(norm, chi_t), method=net.encode)
+    return norm.denormalise(norm.unfeatures(net.apply(params, z, method=net.decode)))
+
+
+@functools.partial(jax.jit, static_argnames=("net", "fold_canonical", "n"))
+def _sample(net: VAEFlow, fold_canonical: bool, n: int, params, norm_tree, chi_t, key):
+    """(B, n_T) chi T -> (B, n, 4) symmetrised draws of (D, E, chi_dia, f_m)."""
+    norm = _norm(norm_tree)
+    k_flow, k_map = jax.random.split(key)
+    theta = norm.unstandardise_theta(net.apply(params, _features(norm, chi_t), n, key=k_flow, method=net.sample))
+    de = theta[..., :2]
+    if fold_canonical:  # flow draws just outside the wedge are mapped back into it
+        de = fold(de_group(), de).astype(de.dtype)
+    de = random_equivalent(k_map, de)
+    return jnp.concatenate([de, theta[..., 2:]], axis=-1)
+
+
+@functools.partial(jax.jit, static_argnames=("config_data", "n"))
+def prior_batch(key, config_data: DataConfig, n: int) -> dict:
+    """n simulated measurements of the prior and error model of `config_data` (`data.stream.make_batch`)."""
+    return make_batch(key, config_data, n)
 
 
 class TrainedModel:
@@ -47,7 +109,7 @@ class TrainedModel:
 
     theta_names = THETA_NAMES
 
-    def __init__(self, config: Config, params, norm: Normalisation, source: Path | None = None):
+    def __init__(self, config: ServingConfig, params, norm: Normalisation, source: Path | None = None):
         self.config = config
         self.ion = make_ion(config.data.ion)
         self.temps_k = np.asarray(config.data.temps_k())
@@ -55,43 +117,20 @@ class TrainedModel:
         self.norm = norm
         self.source = source
         self._params = params
-        net = build(config.model, config.data.n_temps)
-        self._net = net
-        fold = config.model.fold_canonical
-
-        def features(chi_t):
-            return norm.features(norm.normalise(chi_t))
-
-        self._encode = jax.jit(lambda p, c: net.apply(p, features(c), method=net.encode))
-
-        def reconstruct(p, c):
-            z = net.apply(p, features(c), method=net.encode)
-            return norm.denormalise(norm.unfeatures(net.apply(p, z, method=net.decode)))
-
-        self._reconstruct = jax.jit(reconstruct)
-
-        def sample(p, c, key, n):
-            k_flow, k_map = jax.random.split(key)
-            u = net.apply(p, features(c), n, key=k_flow, method=net.sample)
-            theta = norm.unstandardise_theta(u)
-            de = theta[..., :2]
-            if fold:  # flow draws just outside the wedge are mapped back into it
-                de = canonical(de[..., 0], de[..., 1]).astype(de.dtype)
-            de = random_equivalent(k_map, de)
-            return jnp.concatenate([de, theta[..., 2:]], axis=-1)
-
-        self._sample = jax.jit(sample, static_argnums=3)
+        self._net = build(config.model, config.data.n_temps)
+        self._norm_tree = {k: jnp.asarray(v, jnp.float32) for k, v in dataclasses.asdict(norm).items()}
+        self._sample = _sample
 
     def _check(self, chi_t) -> np.ndarray:
         chi_t = np.asarray(chi_t, dtype=np.float32)
         if chi_t.ndim < 1 or chi_t.shape[-1] != self.temps_k.size:
-            raise ValueError(
+            raise ModelMismatchError(
                 f"chi_t must have {self.temps_k.size} points on the model grid (model.temps_k, "
                 f"{self.temps_k[0]:g}-{self.temps_k[-1]:g} K) in its last axis; got shape {chi_t.shape}; "
                 "resample the measurement onto model.temps_k first"
             )
         if not np.all(np.isfinite(chi_t)):
-            raise ValueError("chi_t contains NaN or infinite values; remove or interpolate those points")
+            raise ModelMismatchError("chi_t contains NaN or infinite values; remove or interpolate those points")
         return chi_t
 
     def normalise(self, chi_t) -> np.ndarray:
@@ -100,32 +139,33 @@ class TrainedModel:
 
     def encode(self, chi_t) -> np.ndarray:
         """(..., n_T) chi T (emu K/mol) -> latent mean (..., d_z)."""
-        return np.asarray(self._encode(self._params, self._check(chi_t)))
+        return np.asarray(_encode(self._net, self._params, self._norm_tree, self._check(chi_t)))
 
     def reconstruct(self, chi_t) -> np.ndarray:
         """(..., n_T) chi T -> the VAE's reconstruction (decoded latent mean), emu K/mol."""
-        return np.asarray(self._reconstruct(self._params, self._check(chi_t)))
+        return np.asarray(_reconstruct(self._net, self._params, self._norm_tree, self._check(chi_t)))
 
     def sample_batch(self, chi_t, n: int, *, key) -> np.ndarray:
         """(B, n_T) chi T -> (B, n, 4) symmetrised posterior draws of (D [K], E [K], chi_dia [emu/mol], f_m).
 
-        One jitted function; it compiles once per (B, n).
+        One module-level jitted function; it compiles once per (model shape, B, n).
         """
         chi_t = self._check(chi_t)
         if chi_t.ndim != 2:
-            raise ValueError(f"sample_batch expects chi_t of shape (B, {self.temps_k.size}); got {chi_t.shape}")
-        return np.asarray(self._sample(self._params, chi_t, _as_key(key), int(n)))
+            raise ModelMismatchError(f"sample_batch expects chi_t of shape (B, {self.temps_k.size}); got {chi_t.shape}")
+        return np.asarray(self._sample(self._net, self.config.model.fold_canonical, int(n), self._params, self._norm_tree,
+                                       chi_t, _as_key(key)))
 
     def sample(self, chi_t, n: int, *, key) -> np.ndarray:
         """(n_T,) chi T -> (n, 4) symmetrised posterior draws in physical units."""
         chi_t = self._check(chi_t)
         if chi_t.ndim != 1:
-            raise ValueError(f"sample expects one curve of shape ({self.temps_k.size},); got {chi_t.shape}")
+            raise ModelMismatchError(f"sample expects one curve of shape ({self.temps_k.size},); got {chi_t.shape}")
         return self.sample_batch(chi_t[None], n, key=key)[0]
 
     @functools.cached_property
     def _bank(self) -> dict[str, np.ndarray]:
-        batch = jax.jit(lambda k: make_batch(k, self.config.data, BANK_SIZE))(jax.random.key(BANK_SEED))
+        batch = prior_batch(jax.random.key(BANK_SEED), self.config.data, BANK_SIZE)
         chi_t = np.asarray(batch["chi_t"])
         z = np.concatenate([self.encode(c) for c in np.array_split(chi_t, 10)])
         return {"z": z, "theta": np.asarray(batch["theta"]), "chi_t": chi_t}
@@ -194,6 +234,13 @@ def default_model_path() -> Path:
     return Path(str(importlib.resources.files("lfjax").joinpath("trained", "default")))
 
 
+def param_template(config: ServingConfig, net: VAEFlow):
+    """Shapes and dtypes of the network's parameters (`jax.eval_shape` of the flax init; no optimiser)."""
+    n = config.data.n_temps
+    return jax.eval_shape(lambda: net.init(jax.random.key(0), jnp.zeros((1, n)), jnp.zeros((1, 4)),
+                                           key=jax.random.key(1)))
+
+
 def load_model(path: str | Path = "default") -> TrainedModel:
     """Loads "default" (the shipped model), a train workdir, or a checkpoint folder.
 
@@ -203,20 +250,19 @@ def load_model(path: str | Path = "default") -> TrainedModel:
     if str(path) == "default":
         path = default_model_path()
         if not path.is_dir():
-            raise ckpt.CheckpointError(
+            raise CheckpointError(
                 f"the default model is missing from {path}; expected it in the lfjax package; reinstall lfjax"
             )
-    step_dir = ckpt.find_step_dir(path)
-    meta = ckpt.read_meta(step_dir)
+    step_dir = find_step_dir(path)
+    meta = read_meta(step_dir)
     try:
-        config = from_dict(meta["config"])
+        config = ServingConfig.from_meta(meta["config"])
         norm = Normalisation.from_dict(meta["normalisation"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise ckpt.CheckpointError(
+        raise CheckpointError(
             f"checkpoint {step_dir} has malformed metadata ({type(exc).__name__}: {exc}); "
             "expected the config and normalisation written by `lfjax train`; retrain or use another checkpoint"
         ) from None
     net = build(config.model, config.data.n_temps)
-    params_like = jax.eval_shape(lambda: init_params(config, net, jax.random.key(0)))
-    params, _, _ = ckpt.restore(step_dir, params_like)
+    params = restore_params(step_dir, param_template(config, net))
     return TrainedModel(config, params, norm, source=step_dir)
