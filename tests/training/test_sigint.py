@@ -1,4 +1,4 @@
-"""Real SIGINTs sent to `lfjax train` subprocesses at chosen moments, then `--resume` to the end.
+"""Real SIGINTs sent to `lfjax train` subprocesses at seven moments, then `--resume` to the end.
 
 One chain per test: a fresh run is interrupted, each `--resume` is interrupted again at the next
 moment, and a last `--resume` reaches the final step. Every interrupted process must exit 130 with
@@ -70,11 +70,28 @@ def _wait(proc: subprocess.Popen, condition, what: str, timeout_s: float = 120.0
 
 
 # Moments: each waits for an observable event in the running process, then sends SIGINT(s).
-def _during_setup(proc, workdir, start):
-    """As soon as the fresh run has written config.toml: setup, then the first compile, still running."""
-    _wait(proc, lambda: (workdir / "config.toml").exists(), "config.toml")
+def _during_first_compile(proc, workdir, start):
+    """Fresh run without a compiled step in the cache: 0.3 s after its checkpoints/ folder appeared
+    (the last thing set up before the loop), the first step is still being traced and compiled."""
+    _wait(proc, lambda: (workdir / "checkpoints").is_dir(), "the checkpoints folder")
+    time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
-    return "setup / first compile"
+    return "first compile"
+
+
+def _during_resume_setup(proc, workdir, start):
+    """A resumed run that has restored its checkpoint and rewritten metrics.jsonl (new file), before its loop."""
+    before = (workdir / "metrics.jsonl").stat().st_ino
+    _wait(proc, lambda: _inode(workdir / "metrics.jsonl") not in (before, None), "metrics.jsonl rewritten")
+    proc.send_signal(signal.SIGINT)
+    return "setup / first compile of a resumed run"
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return path.stat().st_ino
+    except FileNotFoundError:
+        return None
 
 
 def _during_checkpoint_write(proc, workdir, start):
@@ -136,10 +153,9 @@ def _check_interrupted(proc: subprocess.Popen, workdir: Path, previous: int, lab
 
 
 def _run_chain(tmp_path: Path, moments) -> list[tuple[str, int]]:
+    """Runs the chain; the first moment hits a fresh run that compiles alongside the reference run."""
     cache = tmp_path / "xla"
     reference = _start(tmp_path / "reference", cache, resume=False)
-    # Once the reference has saved, its compiled step is in the cache: the chain's runs only load it.
-    _wait(reference, lambda: bool(_steps(tmp_path / "reference")), "the reference's first checkpoint", 300)
     workdir = tmp_path / "run"
     outcomes, saved = [], 0
     for i, moment in enumerate(moments):
@@ -147,6 +163,8 @@ def _run_chain(tmp_path: Path, moments) -> list[tuple[str, int]]:
         label = moment(proc, workdir, saved)
         saved = _check_interrupted(proc, workdir, saved, label)
         outcomes.append((label, saved))
+        if i == 0:  # from here on the runs load the reference's compiled step from the cache
+            _wait(reference, lambda: bool(_steps(tmp_path / "reference")), "the reference's first checkpoint", 300)
     final = _start(workdir, cache, resume=True)
     _, err = final.communicate(timeout=180)
     assert final.returncode == 0 and err.startswith(f"trained to step {STEPS}"), err
@@ -167,14 +185,13 @@ def _run_chain(tmp_path: Path, moments) -> list[tuple[str, int]]:
     return outcomes
 
 
-def test_sigint_at_two_moments_then_resume_is_exact(tmp_path):
-    outcomes = _run_chain(tmp_path, [_during_checkpoint_write, _after_new_checkpoint(0.037)])
-    assert len(outcomes) == 2
-
-
-@pytest.mark.slow
-def test_sigint_at_six_moments_then_resume_is_exact(tmp_path):
-    moments = [_during_setup, _during_checkpoint_write, _after_new_checkpoint(0.0), _after_new_checkpoint(0.037),
-               _after_new_checkpoint(0.111), _twice]
+def test_sigint_at_seven_moments_then_resume_is_exact(tmp_path):
+    moments = [_during_first_compile, _during_checkpoint_write, _during_resume_setup, _after_new_checkpoint(0.0),
+               _after_new_checkpoint(0.037), _after_new_checkpoint(0.111), _twice]
     outcomes = _run_chain(tmp_path, moments)
-    assert len(outcomes) == 6
+    steps = [step for _, step in outcomes]
+    assert steps[0] == 1  # the SIGINT came while the first step compiled: that step completes, then saves
+    # Stopped before its loop (nothing new: the restored step stays latest) or, when the signal is read a little
+    # late on a busy machine, during its first step's compile (that step completes, then saves).
+    assert steps[2] in (steps[1], steps[1] + 1)
+    assert all(b > a for a, b in zip(steps[2:], steps[3:]))  # every other resume trained on before its stop
