@@ -21,6 +21,14 @@ from lfjax.errors import CheckpointError
 FORMAT = "lfjax-train/1"
 
 
+def step_dirs(base: str | Path) -> list[Path]:
+    """The finished step folders (`<step>/`, digits only) in a checkpoints folder, by step."""
+    base = Path(base)
+    if not base.is_dir():
+        return []
+    return sorted((p for p in base.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+
+
 def find_step_dir(path: str | Path) -> Path:
     """The latest checkpoint step folder under a workdir, a checkpoints folder, or a step folder."""
     path = Path(path)
@@ -29,8 +37,7 @@ def find_step_dir(path: str | Path) -> Path:
     if (path / "meta").is_dir() or (path / "params").is_dir():
         return path
     base = path / "checkpoints" if (path / "checkpoints").is_dir() else path
-    steps = sorted((p for p in base.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)) \
-        if base.is_dir() else []
+    steps = step_dirs(base)
     if not steps:
         raise CheckpointError(
             f"no checkpoint found in {path}; expected a train workdir (with checkpoints/<step>/) "

@@ -6,24 +6,26 @@ Layout: WORKDIR/checkpoints/<step>/ with three items,
   meta/       JSON: format tag, step, raw key data, normalisation, resolved config
 and WORKDIR/config.toml, the resolved config of the run.
 
+The read side (step folders, metadata, format tag) is `lfjax.models.stored`, shared with serving.
 Anything unreadable or inconsistent raises `CheckpointError` (a ValueError) with one line that
 says what was expected, what was found and what to do.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
 
-import jax
-import numpy as np
 import orbax.checkpoint as ocp
 
 from lfjax.errors import CheckpointError
+from lfjax.models.stored import FORMAT as FORMAT
+from lfjax.models.stored import find_step_dir as find_step_dir
+from lfjax.models.stored import read_meta as read_meta
+from lfjax.models.stored import step_dirs as step_dirs
+from lfjax.models.stored import tree_shapes as _shapes
 
-FORMAT = "lfjax-train/1"
 #: Part of the name orbax gives a checkpoint folder while it is being written.
 TMP_MARK = ".orbax-checkpoint-tmp"
 
@@ -88,57 +90,6 @@ def remove_temporaries(directory: str | Path) -> list[Path]:
         else:
             path.unlink(missing_ok=True)
     return removed
-
-
-def step_dirs(base: str | Path) -> list[Path]:
-    """The finished step folders (`<step>/`, digits only) in a checkpoints folder, by step."""
-    base = Path(base)
-    if not base.is_dir():
-        return []
-    return sorted((p for p in base.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
-
-
-def find_step_dir(path: str | Path) -> Path:
-    """The latest checkpoint step folder under a workdir, a checkpoints folder, or a step folder."""
-    path = Path(path)
-    if not path.exists():
-        raise CheckpointError(f"checkpoint path {path} does not exist; expected a train workdir or a checkpoint folder")
-    if (path / "meta").is_dir() or (path / "params").is_dir():
-        return path
-    base = path / "checkpoints" if (path / "checkpoints").is_dir() else path
-    steps = step_dirs(base)
-    if not steps:
-        raise CheckpointError(
-            f"no checkpoint found in {path}; expected a train workdir (with checkpoints/<step>/) "
-            "or a checkpoint folder written by `lfjax train`; train first or check the path"
-        )
-    return steps[-1]
-
-
-def read_meta(step_dir: str | Path) -> dict[str, Any]:
-    """The JSON metadata of a checkpoint step folder."""
-    step_dir = Path(step_dir)
-    file = step_dir / "meta" / "metadata"  # where orbax's JsonSave puts it
-    try:
-        meta = json.loads(file.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        meta = None
-    if meta is not None:
-        if isinstance(meta, dict) and meta.get("format") == FORMAT:
-            return meta
-        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
-        raise CheckpointError(
-            f"{step_dir} has metadata of format {found!r}; expected {FORMAT!r} written by `lfjax train`; "
-            "retrain or use a matching lfjax version"
-        )
-    raise CheckpointError(
-        f"checkpoint {step_dir} has no readable metadata (meta/ missing or corrupted); expected a complete "
-        "checkpoint written by `lfjax train`; delete this step folder to fall back to an earlier one, or retrain"
-    )
-
-
-def _shapes(tree) -> dict[str, tuple]:
-    return {jax.tree_util.keystr(p): tuple(np.shape(x)) for p, x in jax.tree_util.tree_leaves_with_path(tree)}
 
 
 def restore(step_dir: str | Path, params_like, opt_state_like=None) -> tuple[Any, Any, dict[str, Any]]:
