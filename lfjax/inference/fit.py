@@ -15,20 +15,13 @@ import time
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from lfjax.errors import ConfigError
 from lfjax.inference.compiled import float64_entry
 from lfjax.inference.grid import GridMode, scan
-from lfjax.inference.refine import (
-    LINEAR_NAMES,
-    CurveModel,
-    Problem,
-    Solution,
-    curve,
-    merge_solutions,
-    refine,
-)
+from lfjax.inference.refine import LINEAR_NAMES, CurveModel, Problem, Solution, batched_curve, merge_solutions, refine
 from lfjax.io.readers import Measurement, ReaderOptions
 from lfjax.physics import ion as make_ion
 from lfjax.physics.operators import parse_stevens_name
@@ -159,6 +152,7 @@ def _field_scale(problem: Problem, m: Measurement, best: Solution):
     if not np.any(m.field_oe > 0):
         return None
     theta = np.array([best.values[n] for n in problem.field_names]) / problem.scales()
-    finite = curve(problem, theta, m.temps_k, m.field_oe, CurveModel.FIELD)
-    zero = curve(problem, theta, m.temps_k, m.field_oe, CurveModel.ZERO)
+    args = (jnp.asarray(theta[None]), jnp.asarray(m.temps_k), jnp.asarray(m.field_oe))
+    finite = batched_curve(problem, CurveModel.FIELD, *args)[0]
+    zero = batched_curve(problem, CurveModel.ZERO, *args)[0]
     return np.asarray(finite) / np.asarray(zero)

@@ -224,8 +224,8 @@ def batched_solve(problem: Problem, mode: CurveModel, max_steps: int, starts, da
 
 
 @functools.partial(jax.jit, static_argnames=("problem", "mode"))
-def _batched_curve(problem: Problem, mode: CurveModel, thetas, temps, field):
-    """(thetas (m, k), temps, field) -> curves (m, n)."""
+def batched_curve(problem: Problem, mode: CurveModel, thetas, temps, field):
+    """(thetas (m, k) scaled, temps (n,) K, field (n,) or () Oe) -> chi T curves (m, n), f_m = 1, chi_dia = 0."""
     count_trace(f"refine.curve.{mode.value}")
     return jax.vmap(lambda t: curve(problem, t, temps, field, mode))(thetas)
 
@@ -351,7 +351,7 @@ def _ratio(problem: Problem, thetas, data: FitData, exact: CurveModel, cheap: Cu
     if exact is cheap:
         return jnp.ones((thetas.shape[0], data.temps_k.shape[0]))
     temps, field = data.temps_k, data.field_oe
-    return _batched_curve(problem, exact, thetas, temps, field) / _batched_curve(problem, cheap, thetas, temps, field)
+    return batched_curve(problem, exact, thetas, temps, field) / batched_curve(problem, cheap, thetas, temps, field)
 
 
 def _fold(problem: Problem, theta: np.ndarray) -> np.ndarray:
