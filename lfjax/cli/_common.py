@@ -44,13 +44,6 @@ def float64(fn):
     return wrapper
 
 
-def enable_x64() -> None:
-    """Deprecated: flips JAX's global float64 flag. Entry points use `with jax.enable_x64(True):`."""
-    import jax
-
-    jax.config.update("jax_enable_x64", True)
-
-
 def enable_compilation_cache() -> None:
     """Persistent XLA compilation cache (~/.cache/lfjax/xla, or $LFJAX_CACHE_DIR): repeated runs skip compiling."""
     import os

@@ -22,8 +22,9 @@ def _writable_folder(folder: Path, what: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        reason = "a file is in the way" if isinstance(exc, (FileExistsError, NotADirectoryError)) else exc.strerror
         raise UserInputError(
-            f"cannot create the folder {folder} for {what} ({exc.strerror or exc}); choose a writable output path"
+            f"cannot create the folder {folder} for {what} ({reason or exc}); choose a writable output path"
         ) from None
 
 
