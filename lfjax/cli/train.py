@@ -21,9 +21,9 @@ def train(
     """Train the VAE + flow on simulated curves generated on the fly (Ctrl-C saves and stops)."""
     from lfjax.training.interrupt import StopRequest
 
-    enable_compilation_cache()  # a resumed run skips compiling the step
     # From here on Ctrl-C only requests a stop: the run saves the step it reached and exits 130.
     with StopRequest() as stop:
+        enable_compilation_cache()  # a resumed run skips compiling the step
         result = _train(config, steps, workdir, resume, set_, stop)
         if result is None:
             typer.echo("interrupted before training started; nothing was saved", err=True)
@@ -32,8 +32,8 @@ def train(
             typer.echo(f"interrupted: saved step {result['step']} to {result['workdir']}; continue with --resume",
                        err=True)
             raise typer.Exit(code=130)
-    typer.echo(f"trained to step {result['step']}; checkpoints, config.toml and metrics.jsonl in {result['workdir']}",
-               err=True)
+        typer.echo(f"trained to step {result['step']}; checkpoints, config.toml and metrics.jsonl in "
+                   f"{result['workdir']}", err=True)
 
 
 def _train(config, steps, workdir, resume, set_, stop):

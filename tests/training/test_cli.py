@@ -52,3 +52,24 @@ def test_throughput_benchmark_runs_at_tiny_size(tmp_path):
     assert record["batch_size"] == 32 and record["step_traces"] == 1
     assert record["curves_per_s"] > 0 and 0 < record["simulate_share"] < 5
     assert {"device", "jax", "flax", "steps_per_s", "compile_s"} <= set(record)
+
+
+def test_sigint_while_loading_the_config_stops_before_training(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    import lfjax.training.config as cfg_lib
+
+    real_load = cfg_lib.load
+
+    def load_then_sigint(*args, **kwargs):  # a real Ctrl-C arriving while the command reads its config
+        config = real_load(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return config
+
+    monkeypatch.setattr(cfg_lib, "load", load_then_sigint)
+    before = signal.getsignal(signal.SIGINT)
+    result = CliRunner().invoke(app, ["train", TINY, "--workdir", str(tmp_path / "w")])
+    assert result.exit_code == 130
+    assert result.stderr.strip().splitlines() == ["interrupted before training started; nothing was saved"]
+    assert not (tmp_path / "w").exists() and signal.getsignal(signal.SIGINT) is before
