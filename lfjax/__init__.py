@@ -5,6 +5,8 @@ Public API (energies in K, chi in emu/mol, chi T in emu K/mol, fields in Oe):
   chi_axes(ion, params, temps_k) -> (..., n_T, 3)
   chi_t_powder(ion, params, temps_k, field_oe=0.0) -> (..., n_T)
   chi_t_powder_de(ion, d, e, temps_k) -> (..., n_T)   fast second-order path
+  magnetization(ion, params, temps_k, fields_oe, direction="powder", mean_field=0.0) -> (..., n_points)
+  chi(ion, params, temps_k, fields_oe, direction="powder", mean_field=0.0) -> (..., n_points)  M/H
   equivalents(d, e) -> (..., 6, 2);  canonical(d, e) -> (..., 2)
   preset(name, ion=None) -> parameter names;  prior_ranges(ion, names, scale_k=500.0) -> {name: (lo, hi)}
   symmetry_maps(names, ion=None, directions=None) -> (n_maps, n, n), identity first
@@ -14,11 +16,13 @@ Public API (energies in K, chi in emu/mol, chi T in emu K/mol, fields in Oe):
 from lfjax.physics import Ion as Ion
 from lfjax.physics import apply_errors as apply_errors
 from lfjax.physics import canonical as canonical
+from lfjax.physics import chi as chi
 from lfjax.physics import chi_axes as chi_axes
 from lfjax.physics import chi_t_powder as chi_t_powder
 from lfjax.physics import chi_t_powder_de as chi_t_powder_de
 from lfjax.physics import equivalents as equivalents
 from lfjax.physics import ion as ion
+from lfjax.physics import magnetization as magnetization
 from lfjax.physics.presets import preset as preset
 from lfjax.physics.presets import prior_ranges as prior_ranges
 from lfjax.physics.symmetry_maps import symmetry_maps as symmetry_maps

@@ -10,6 +10,10 @@ from lfjax.physics.hamiltonian import to_kelvin as to_kelvin
 from lfjax.physics.ions import Ion as Ion
 from lfjax.physics.ions import IonError as IonError
 from lfjax.physics.ions import ion as ion
+from lfjax.physics.magnetization import chi as chi
+from lfjax.physics.magnetization import chi_tensor as chi_tensor
+from lfjax.physics.magnetization import magnetization as magnetization
+from lfjax.physics.mean_field import lambda_from_zj as lambda_from_zj
 from lfjax.physics.second_order import chi_t_powder_de as chi_t_powder_de
 from lfjax.physics.susceptibility import chi_axes as chi_axes
 from lfjax.physics.susceptibility import chi_powder_finite_field as chi_powder_finite_field

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from lfjax.constants import MUB_OVER_KB_K_PER_OE, NA_MUB2_OVER_KB_EMU_K_PER_MOL, NA_MUB_EMU_PER_MOL
+from lfjax.physics._chunks import DEFAULT_BUDGET_BYTES, map_chunked
 from lfjax.physics._spectral import thermal_mean, van_vleck_ratio
-from lfjax.physics.hamiltonian import hamiltonian
+from lfjax.physics.hamiltonian import hamiltonian, stevens_params
 from lfjax.physics.ions import Ion
+from lfjax.physics.second_order import chi_t_powder_de
 from lfjax.physics.operators import spin_matrices
 from lfjax.physics.sphere import hemisphere_quadrature
 
@@ -28,21 +31,9 @@ def _temps(temps_k, dtype):
     return temps
 
 
-def chi_axes(ion: Ion, params: Mapping[str, object], temps_k, dtype=None) -> jnp.ndarray:
-    """Zero-field chi_xx, chi_yy, chi_zz in emu/mol.
-
-    Args:
-      ion: the ion (`lfjax.ion`).
-      params: dict name -> array (one shape S), kelvin; names as in `hamiltonian.stevens_params`.
-      temps_k: temperatures in K, shape (n_T,).
-      dtype: real precision (default: the parameters', at least float32).
-
-    Returns:
-      Array of shape S + (n_T, 3).
-    """
-    h = hamiltonian(ion, params, dtype=dtype)
+def _van_vleck_axes(ion: Ion, h, temps):
+    """chi_xx, chi_yy, chi_zz (emu/mol) for h (..., N, N): shape (..., n_T, 3)."""
     real = not jnp.iscomplexobj(h)
-    temps = _temps(temps_k, jnp.real(h).dtype)
     jx, jy, jz = spin_matrices(ion.j)
     if real:  # keep real: i J_y is real antisymmetric, flagged by sign -1
         ops, signs = np.stack([jx.real, (1j * jy).real, jz.real]), (1, -1, 1)
@@ -50,6 +41,35 @@ def chi_axes(ion: Ion, params: Mapping[str, object], temps_k, dtype=None) -> jnp
         ops, signs = np.stack([jx, jy, jz]), (1, 1, 1)
     ratio = van_vleck_ratio(h, jnp.asarray(ops, dtype=h.dtype), 1.0 / temps, signs)
     return NA_MUB2_OVER_KB_EMU_K_PER_MOL * ion.g**2 * ratio / temps[:, None]
+
+
+def _flat_map(fn, h, per_item_bytes, budget_bytes):
+    """fn over the flattened batch of h (..., N, N) in memory-bounded chunks; restores the batch shape."""
+    batch = h.shape[:-2]
+    flat = h.reshape((-1,) + h.shape[-2:])
+    out = map_chunked(fn, (flat,), per_item_bytes, budget_bytes)
+    return out.reshape(batch + out.shape[1:])
+
+
+def chi_axes(ion: Ion, params: Mapping[str, object], temps_k, dtype=None,
+             budget_bytes: float = DEFAULT_BUDGET_BYTES) -> jnp.ndarray:
+    """Zero-field chi_xx, chi_yy, chi_zz in emu/mol.
+
+    Args:
+      ion: the ion (`lfjax.ion`).
+      params: dict name -> array (one shape S), kelvin; names as in `hamiltonian.stevens_params`.
+      temps_k: temperatures in K, shape (n_T,).
+      dtype: real precision (default: the parameters', at least float32).
+      budget_bytes: bound on the temporaries of one chunk of the batch: large batches run in
+        chunks (`jax.lax.map`), never as one (n, n_T, N, N) array.
+
+    Returns:
+      Array of shape S + (n_T, 3).
+    """
+    h = hamiltonian(ion, params, dtype=dtype)
+    temps = _temps(temps_k, jnp.real(h).dtype)
+    per_item = 8 * h.dtype.itemsize * (temps.size + 3) * ion.dim**2
+    return _flat_map(lambda hh: _van_vleck_axes(ion, hh, temps), h, per_item, budget_bytes)
 
 
 def chi_powder_finite_field(
@@ -81,15 +101,64 @@ def chi_powder_finite_field(
     return moment / field
 
 
-def chi_t_powder(ion: Ion, params: Mapping[str, object], temps_k, field_oe=0.0, dtype=None) -> jnp.ndarray:
+#: Parameter names that the two-block tridiagonal path (`second_order`) serves at zero field.
+_SECOND_ORDER = {"B20", "B22"}
+
+
+def second_order_values(params: Mapping[str, object]):
+    """(D, E) arrays when `params` holds only B20/B22 (or D/E) terms, else None."""
+    names, values = stevens_params(params)
+    if not set(names) <= _SECOND_ORDER:
+        return None
+    get = lambda n: values[..., names.index(n)] if n in names else jnp.zeros(values.shape[:-1], values.dtype)
+    return 3.0 * get("B20"), get("B22")
+
+
+def _fast_de_exact_jvp(ion: Ion, dtype, budget_bytes):
+    """chi T (D, E) from the tridiagonal path, with the exact general path's derivatives."""
+
+    def exact(d, e, temps):
+        chi = jnp.mean(chi_axes(ion, {"B20": d / 3.0, "B22": e}, temps, dtype=dtype, budget_bytes=budget_bytes), -1)
+        return chi * temps
+
+    @jax.custom_jvp
+    def fast(d, e, temps):
+        d, e = jnp.broadcast_arrays(d, e)
+        flat = jnp.stack([d.reshape(-1), e.reshape(-1)], -1)
+        per_item = 16 * jnp.dtype(dtype).itemsize * temps.size * ion.dim
+        out = map_chunked(lambda de: chi_t_powder_de(ion, de[:, 0], de[:, 1], temps, dtype=dtype), (flat,),
+                          per_item, budget_bytes)
+        return out.reshape(d.shape + temps.shape)
+
+    @fast.defjvp
+    def _jvp(primals, tangents):
+        return fast(*primals), jax.jvp(exact, primals, tangents)[1]
+
+    return fast
+
+
+def chi_t_powder(ion: Ion, params: Mapping[str, object], temps_k, field_oe=0.0, dtype=None,
+                 budget_bytes: float = DEFAULT_BUDGET_BYTES) -> jnp.ndarray:
     """Powder chi T in emu K/mol, shape S + (n_T,): zero-field Van Vleck, or M/B x T at a field.
 
     `field_oe` = 0 (a Python number) selects the zero-field formula; otherwise the finite-field
     powder average is used (scalar field, or one per point broadcast against S + (n_T,)).
+
+    At zero field, parameters with only second-order terms B20, B22 (or D, E) take the two-block
+    tridiagonal path (`second_order.chi_t_powder_de`) with the general path's exact derivatives when
+    that path is as accurate as the general one (Kramers ions in float32: 1e-6 relative; float64
+    stays on the general path, whose values are smooth to round-off for finite differences); everything else takes the general Van Vleck path. Both run
+    large batches in chunks whose temporaries stay within `budget_bytes`.
     """
     temps = jnp.asarray(temps_k)
     if isinstance(field_oe, (int, float)) and field_oe == 0:
-        chi = jnp.mean(chi_axes(ion, params, temps_k, dtype=dtype), axis=-1)
+        de = second_order_values(params)
+        if de is not None:
+            rdtype = jnp.dtype(dtype or jnp.result_type(de[0].dtype, jnp.float32))
+            if ion.kramers and rdtype == jnp.float32:
+                fast = _fast_de_exact_jvp(ion, rdtype, budget_bytes)
+                return fast(de[0].astype(rdtype), de[1].astype(rdtype), _temps(temps_k, rdtype))
+        chi = jnp.mean(chi_axes(ion, params, temps_k, dtype=dtype, budget_bytes=budget_bytes), axis=-1)
     else:
         chi = chi_powder_finite_field(ion, params, temps_k, field_oe, dtype=dtype)
     return chi * temps.astype(chi.dtype)
