@@ -106,7 +106,7 @@ class ModelSpec:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping) -> "ModelSpec":
+    def from_dict(cls, data: Mapping) -> ModelSpec:
         """Inverse of `to_dict`.
 
         Raises:

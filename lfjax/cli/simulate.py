@@ -23,10 +23,16 @@ def simulate(
     chi_dia: Annotated[float, typer.Option(help="Diamagnetic-correction error added to chi (emu/mol).")] = 0.0,
     f_m: Annotated[float, typer.Option(help="Molar-mass factor multiplying chi.")] = 1.0,
     params_csv: Annotated[Optional[Path], typer.Option(help="Batch: a row per case; columns D, E, Bkq, chi_dia, f_m, field_oe.")] = None,
+    preset: Annotated[Optional[str], typer.Option(help="Point-group preset (DE, axial, D4h, D3d, D3h, D2h, cubic, general, or an alias such as C3v); --param then names its parameters.")] = None,
+    direction: Annotated[str, typer.Option(help="Field direction: powder, x, y, z or nx,ny,nz in the ligand-field frame.")] = "powder",
+    mean_field: Annotated[float, typer.Option(help="Mean-field constant lambda in mol/emu (> 0 ferromagnetic): H_eff = H + lambda M.")] = 0.0,
+    mh: Annotated[bool, typer.Option("--mh", help="Simulate M(H) sweeps at --temp over --fields instead of chi(T).")] = False,
+    temp: Annotated[Optional[str], typer.Option(help="With --mh: temperature(s) in K, T or T1,T2,...")] = None,
+    fields: Annotated[Optional[str], typer.Option(help="With --mh: fields in Oe, START:STOP:STEP or H1,H2,...")] = None,
     output: Annotated[Optional[Path], typer.Option(help="CSV output (default: stdout).")] = None,
-    plot: Annotated[Optional[Path], typer.Option(help="PNG of chi T (T).")] = None,
+    plot: Annotated[Optional[Path], typer.Option(help="PNG of chi T (T), or of M(H) with --mh.")] = None,
 ) -> None:
-    """Simulate powder chi T (emu K/mol per ion) and chi_x, chi_y, chi_z (emu/mol)."""
+    """Simulate chi T (emu K/mol per ion) and chi_x, chi_y, chi_z (emu/mol), or M(H) sweeps (--mh)."""
     from lfjax import simulate as sim
     from lfjax.errors import UserInputError
     from lfjax.io.atomic import save_figure, write_text
@@ -34,7 +40,18 @@ def simulate(
     from lfjax.physics import to_kelvin
 
     the_ion = make_ion(ion, g)
-    temps_k = sim.read_temps_file(temps_file) if temps_file else sim.parse_temps(temps)
+    if mh:
+        if temp is None or fields is None:
+            raise UserInputError("--mh needs --temp (K) and --fields START:STOP:STEP (Oe), e.g. --temp 2 --fields 0:70000:1000")
+        if temps_file is not None or field_oe != 0:
+            raise UserInputError("--temps-file and --field-oe are for chi(T); with --mh use --temp and --fields")
+        temps_k = sim.parse_temps(temp)
+        fields_oe = sim.parse_fields(fields)
+    else:
+        if temp is not None or fields is not None:
+            raise UserInputError("--temp and --fields belong to M(H) sweeps; add --mh, or use --temps for chi(T)")
+        temps_k = sim.read_temps_file(temps_file) if temps_file else sim.parse_temps(temps)
+    the_direction = sim.parse_direction(direction)
     if params_csv is not None:
         if param:
             raise UserInputError("give either --param or --params-csv, not both")
@@ -44,15 +61,37 @@ def simulate(
             raise UserInputError("no parameters; give --param NAME=VALUE (e.g. --param D=-5 --param E=1) or --params-csv")
         values = dict(sim.parse_param(p) for p in param)
         cases = [sim.Case({k: float(v) for k, v in to_kelvin(values, unit).items()}, chi_dia, f_m, field_oe)]
-    results = [(i, sim.simulate_case(the_ion, case, temps_k)) for i, case in enumerate(cases)]
-    text = sim.to_csv(results)
-    if plot is not None:
-        from lfjax.plotting.curves import chi_t_figure
+    if preset is not None:
+        from lfjax.spec import model_spec
 
-        curves = {", ".join(f"{k}={v:g}" for k, v in cases[i].params_k.items()): rows[:, -1] for i, rows in results}
-        save_figure(chi_t_figure(temps_k, curves, title=f"{the_ion.name}, powder"), plot)
+        spec = model_spec(the_ion, preset=preset)
+        for note in spec.notes:
+            typer.echo(f"note: {note}", err=True)
+        cases = sim.preset_cases(cases, spec)
+    where = "powder" if the_direction == "powder" else f"H || {direction}"
+    if mh:
+        results = [(i, sim.simulate_mh_case(the_ion, case, temps_k, fields_oe, the_direction, mean_field))
+                   for i, case in enumerate(cases)]
+        text = sim.to_csv(results, sim.MH_COLUMNS)
+        shape = f"{temps_k.size} temperature(s) x {fields_oe.size} fields each"
+    else:
+        results = [(i, sim.simulate_case(the_ion, case, temps_k, the_direction, mean_field))
+                   for i, case in enumerate(cases)]
+        text = sim.to_csv(results)
+        shape = f"{temps_k.size} temperatures each"
+    if plot is not None:
+        from lfjax.plotting.curves import chi_t_figure, m_h_figure
+
+        labels = {i: ", ".join(f"{k}={v:g}" for k, v in cases[i].params_k.items()) for i, _ in results}
+        if mh:
+            curves = {f"{labels[i]}, {t:g} K": rows[k * fields_oe.size:(k + 1) * fields_oe.size, 2]
+                      for i, rows in results for k, t in enumerate(temps_k)}
+            fig = m_h_figure(fields_oe, curves, title=f"{the_ion.name}, {where}")
+        else:
+            fig = chi_t_figure(temps_k, {labels[i]: rows[:, -1] for i, rows in results}, title=f"{the_ion.name}, {where}")
+        save_figure(fig, plot)
     if output is None:
         typer.echo(text, nl=False)
     else:
         write_text(output, text)
-        typer.echo(f"wrote {len(results)} curve(s), {temps_k.size} temperatures each, to {output}", err=True)
+        typer.echo(f"wrote {len(results)} curve set(s), {shape}, to {output}", err=True)

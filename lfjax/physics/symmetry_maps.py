@@ -81,7 +81,7 @@ def _dedupe(mats) -> np.ndarray:
     return np.stack(kept)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _wigner_normalised(rotation_key: tuple[float, ...]) -> np.ndarray:
     """W(R) in the basis O_s / ||O_s|| (orthogonal 27 x 27); ||.|| the Frobenius norm at J = 6."""
     w = rotated_stevens_matrix(np.asarray(rotation_key).reshape(3, 3))
@@ -143,7 +143,7 @@ def _direction_vectors(directions) -> np.ndarray:
     return np.stack(out) if out else np.zeros((0, 3))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _group(spec: Preset) -> tuple[np.ndarray, np.ndarray]:
     """(maps (n_maps, n, n), rotations (n_maps, r, 3, 3) as a list per map) for a resolved model."""
     a = _subspace(spec)
