@@ -84,16 +84,21 @@ class _Model:
     """Prepared per call: Hamiltonians, operators and the powder rule (static numpy where possible)."""
 
     def __init__(self, ion, params, temps_k, fields_oe, direction, dtype, n_theta, n_phi):
-        names, _ = stevens_params(params)
-        self.ion = ion
-        self.h = hamiltonian(ion, params, dtype=dtype)
-        self.rdtype = jnp.real(self.h).dtype
+        names, values = stevens_params(params)
+        self.ion, self.names = ion, names
+        self.values = values.reshape((-1, values.shape[-1]))
+        self.rdtype = jnp.dtype(dtype or jnp.result_type(values.dtype, jnp.float32))
         self.cdtype = jnp.result_type(self.rdtype, jnp.complex64)
         self.temps, self.fields = _points(temps_k, fields_oe, self.rdtype)
         self.dirs, self.weights = directions(direction, names, n_theta, n_phi)
         self.real = is_real(names)
         self.ops, self.real_dir = _dir_ops(ion, self.dirs, self.real)
-        self.batch = self.h.shape[:-2]
+        self.batch = values.shape[:-1]
+
+    def hamiltonian(self, values, dtype):
+        """H (n, N, N) in `dtype` (real or complex) for flat parameter values (n, n_params)."""
+        h = hamiltonian(self.ion, dict(zip(self.names, jnp.moveaxis(values, -1, 0))), dtype=self.rdtype)
+        return h.astype(dtype)
 
     def groups(self):
         """(ops, weights, dtype) for the real and the complex directions (either may be empty)."""
@@ -131,8 +136,7 @@ def _static_zero(value) -> bool:
 
 
 def _evaluate(model: _Model, mean_field, n_iter, budget_bytes, fn_name="magnetization"):
-    n = int(np.prod(model.batch, dtype=int))
-    h = model.h.reshape((n,) + model.h.shape[-2:])
+    n = model.values.shape[0]
     lam = None
     if not _static_zero(mean_field):
         lam = jnp.broadcast_to(jnp.asarray(mean_field, model.rdtype), model.batch).reshape(n)
@@ -142,11 +146,11 @@ def _evaluate(model: _Model, mean_field, n_iter, budget_bytes, fn_name="magnetiz
         itemsize = jnp.dtype(dtype).itemsize
         per_item = model.temps.size * ops.shape[0] * dim * dim * itemsize * 8 * (1 if lam is None else 2)
 
-        def fn(hh, *ll, ops=ops, weights=weights, dtype=dtype):
-            return _moment_flat(model.ion, hh.astype(dtype), ll[0] if ll else None, model.temps, model.fields,
-                                ops, weights, n_iter)
+        def fn(values, *ll, ops=ops, weights=weights, dtype=dtype):
+            return _moment_flat(model.ion, model.hamiltonian(values, dtype), ll[0] if ll else None, model.temps,
+                                model.fields, ops, weights, n_iter)
 
-        args = (h,) if lam is None else (h, lam)
+        args = (model.values,) if lam is None else (model.values, lam)
         total = total + map_chunked(fn, args, per_item, budget_bytes)
     return total.reshape(model.batch + (model.temps.size,))
 

@@ -17,7 +17,7 @@ import numpy as np
 from lfjax.constants import MUB_OVER_KB_K_PER_OE, NA_MUB2_OVER_KB_EMU_K_PER_MOL, NA_MUB_EMU_PER_MOL
 from lfjax.physics._chunks import DEFAULT_BUDGET_BYTES, map_chunked
 from lfjax.physics._spectral import thermal_mean, van_vleck_ratio
-from lfjax.physics.hamiltonian import hamiltonian, stevens_params
+from lfjax.physics.hamiltonian import hamiltonian, is_real, stevens_params
 from lfjax.physics.ions import Ion
 from lfjax.physics.second_order import chi_t_powder_de
 from lfjax.physics.operators import spin_matrices
@@ -43,12 +43,10 @@ def _van_vleck_axes(ion: Ion, h, temps):
     return NA_MUB2_OVER_KB_EMU_K_PER_MOL * ion.g**2 * ratio / temps[:, None]
 
 
-def _flat_map(fn, h, per_item_bytes, budget_bytes):
-    """fn over the flattened batch of h (..., N, N) in memory-bounded chunks; restores the batch shape."""
-    batch = h.shape[:-2]
-    flat = h.reshape((-1,) + h.shape[-2:])
-    out = map_chunked(fn, (flat,), per_item_bytes, budget_bytes)
-    return out.reshape(batch + out.shape[1:])
+def _flat_params(params: Mapping[str, object]):
+    """(names, values (n, n_params), batch shape S) of a parameter dict."""
+    names, values = stevens_params(params)
+    return names, values.reshape((-1, values.shape[-1])), values.shape[:-1]
 
 
 def chi_axes(ion: Ion, params: Mapping[str, object], temps_k, dtype=None,
@@ -61,15 +59,24 @@ def chi_axes(ion: Ion, params: Mapping[str, object], temps_k, dtype=None,
       temps_k: temperatures in K, shape (n_T,).
       dtype: real precision (default: the parameters', at least float32).
       budget_bytes: bound on the temporaries of one chunk of the batch: large batches run in
-        chunks (`jax.lax.map`), never as one (n, n_T, N, N) array.
+        chunks (`jax.lax.map`, Hamiltonians built inside each chunk), never as one
+        (n, n_T, N, N) array.
 
     Returns:
       Array of shape S + (n_T, 3).
     """
-    h = hamiltonian(ion, params, dtype=dtype)
-    temps = _temps(temps_k, jnp.real(h).dtype)
-    per_item = 8 * h.dtype.itemsize * (temps.size + 3) * ion.dim**2
-    return _flat_map(lambda hh: _van_vleck_axes(ion, hh, temps), h, per_item, budget_bytes)
+    names, flat, batch = _flat_params(params)
+    rdtype = jnp.dtype(dtype or jnp.result_type(flat.dtype, jnp.float32))
+    temps = _temps(temps_k, rdtype)
+    itemsize = rdtype.itemsize * (1 if is_real(names) else 2)
+    per_item = 8 * itemsize * (temps.size + 3) * ion.dim**2
+
+    def fn(values):
+        h = hamiltonian(ion, dict(zip(names, jnp.moveaxis(values, -1, 0))), dtype=rdtype)
+        return _van_vleck_axes(ion, h, temps)
+
+    out = map_chunked(fn, (flat,), per_item, budget_bytes)
+    return out.reshape(batch + out.shape[1:])
 
 
 def chi_powder_finite_field(

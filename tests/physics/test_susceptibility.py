@@ -190,3 +190,56 @@ def test_gradients_match_finite_differences(point, field_oe, x64):
         fd = (4 * central(step / 2) - central(step)) / 3  # Richardson: error O(h^4)
         scale = max(abs(fd), 1e-3 * (1 if not name.startswith("B") else 100))
         assert abs(grad[i] - fd) <= 1e-5 * scale + 1e-7, (name, grad[i], fd)
+
+
+# --- fast and bounded ------------------------------------------------------------------------
+
+
+def test_second_order_params_take_the_tridiagonal_path_with_exact_gradients():
+    from lfjax.physics import chi_t_powder_de
+
+    er = ion("Er")
+    temps = TEMPS.astype(np.float32)
+    d, e = np.float32([-5.0, 0.0, 12.0]), np.float32([1.0, 0.0, 0.5])
+    auto = np.asarray(chi_t_powder(er, {"D": d, "E": e}, temps))
+    stevens = np.asarray(chi_t_powder(er, {"B20": d / 3, "B22": e}, temps))
+    fast = np.asarray(chi_t_powder_de(er, d, e, temps))
+    assert np.array_equal(auto, fast) and np.array_equal(stevens, fast)  # the same computation
+    with jax.enable_x64(True):
+        ref = np.asarray(chi_t_powder(er, {"D": d.astype(float), "E": e.astype(float)}, TEMPS))
+    assert np.max(np.abs(auto / ref - 1)) < 5e-6  # as accurate as the float32 general path
+    grad = jax.grad(lambda x: jnp.sum(chi_t_powder(er, {"D": x[0], "E": x[1]}, temps)))(jnp.zeros(2))
+    assert np.all(np.isfinite(grad)) and np.allclose(grad, 0.0, atol=1e-3)  # powder chi T is even at D=E=0
+
+
+def test_chunked_batches_equal_one_call(x64):
+    er = ion("Er")
+    rng = np.random.default_rng(0)
+    params = {"B20": rng.uniform(-1, 1, (3, 5)), "B43": rng.uniform(-0.01, 0.01, (3, 5))}
+    one = chi_axes(er, params, TEMPS)
+    chunked = chi_axes(er, params, TEMPS, budget_bytes=1.0)  # one curve per chunk
+    assert chunked.shape == (3, 5, TEMPS.size, 3) and np.allclose(one, chunked, rtol=1e-13)
+    grad_one = jax.grad(lambda b: jnp.sum(chi_t_powder(er, {"B20": b, "B43": 0.01}, TEMPS)))(jnp.ones(4))
+    grad_chunked = jax.grad(lambda b: jnp.sum(chi_t_powder(er, {"B20": b, "B43": 0.01}, TEMPS,
+                                                           budget_bytes=1.0)))(jnp.ones(4))
+    assert np.allclose(grad_one, grad_chunked, rtol=1e-12)
+
+
+def test_peak_memory_nearly_flat_in_the_batch_size():
+    """Peak RSS of a fresh process at 4,000 and 40,000 curves (general path, 64 T, B43 present)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+
+    def peak(n):
+        out = subprocess.run([sys.executable, str(repo / "benchmarks" / "chi_memory.py"), "--kind", "general",
+                              "--n", str(n), "--budget-mib", "32"], capture_output=True, text=True, timeout=300,
+                             check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])["peak_rss_mib"]
+
+    small, large = peak(4_000), peak(40_000)
+    # Unchunked, 40,000 x 64 x 16 x 16 float32 divided differences alone would be 2,500 MiB.
+    assert large - small < 200, (small, large)
