@@ -164,3 +164,14 @@ def test_new_flags_bad_input_one_line_exit_2(args, message, tmp_path):
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], res.stderr
     assert out.read_text() == "keep me"
+
+
+def test_params_csv_with_preset(tmp_path):
+    table = tmp_path / "p.csv"
+    table.write_text("B40,B60,chi_dia\n0.01,1e-5,0\n-0.02,,0.001\n")
+    res = runner.invoke(app, ["simulate", "--preset", "Oh", "--params-csv", str(table), "--temps", "2,30"])
+    assert res.exit_code == 0, res.output
+    rows = _rows(res.stdout)
+    second = runner.invoke(app, ["simulate", "--param", "B40=-0.02", "--param", "B44=-0.1", "--chi-dia", "0.001",
+                                 "--temps", "2,30"])
+    assert [r["chiT_emu_K_per_mol"] for r in rows[2:]] == [r["chiT_emu_K_per_mol"] for r in _rows(second.stdout)]
