@@ -21,7 +21,7 @@ from lfjax.models.vae import MLP, VAE, vae_losses
 
 
 class VAEFlow(nn.Module):
-    """VAE + conditional flow. Inputs are curve features (n_T,), theta standardised (4,)."""
+    """VAE + conditional flow. Inputs are curve features (n_points,), theta standardised (n_theta,)."""
 
     n_points: int
     latent_dim: int = 3
@@ -54,11 +54,11 @@ class VAEFlow(nn.Module):
         return z if self.embed is None else jnp.concatenate([z, self.embed(x)], axis=-1)
 
     def log_prob(self, u, x):
-        """log p(u | x), u standardised theta (..., 4), x features (..., n_T)."""
+        """log p(u | x), u standardised theta (..., n_theta), x features (..., n_points)."""
         return self.flow.log_prob(u, self.context(x))
 
     def sample(self, x, n: int, *, key):
-        """(..., n, 4) standardised theta draws for curve features x (..., n_T)."""
+        """(..., n, n_theta) standardised theta draws for curve features x (..., n_T)."""
         ctx = self.context(x)
         ctx = jnp.broadcast_to(ctx[..., None, :], ctx.shape[:-1] + (n, ctx.shape[-1]))
         return self.flow.sample(ctx, key=key)
@@ -71,11 +71,11 @@ class VAEFlow(nn.Module):
         return recon, kl, nll
 
 
-def build(model_cfg, n_points: int) -> VAEFlow:
-    """The network for a `ModelConfig` and a grid of n_points temperatures."""
+def build(model_cfg, n_points: int, n_theta: int = 4) -> VAEFlow:
+    """The network for a `ModelConfig`, an observation of n_points values and n_theta flow variables."""
     return VAEFlow(
         n_points=n_points, latent_dim=model_cfg.latent_dim, encoder_widths=tuple(model_cfg.encoder_widths),
         decoder_widths=tuple(model_cfg.decoder_widths), embed_dim=model_cfg.embed_dim,
         embed_widths=tuple(model_cfg.embed_widths), flow_layers=model_cfg.flow_layers,
-        flow_bins=model_cfg.flow_bins, flow_widths=tuple(model_cfg.flow_widths), flow_range=model_cfg.flow_range,
+        flow_bins=model_cfg.flow_bins, flow_widths=tuple(model_cfg.flow_widths), flow_range=model_cfg.flow_range, n_theta=n_theta,
     )

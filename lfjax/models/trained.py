@@ -24,8 +24,8 @@ import numpy as np
 
 from lfjax.data.config import DataConfig
 from lfjax.data.normalise import Normalisation
-from lfjax.data.prior import THETA_NAMES, random_equivalent
-from lfjax.data.stream import make_batch
+from lfjax.data.prior import fold_theta, random_equivalent, symmetrise_theta, theta_names
+from lfjax.data.stream import make_batch, observation
 from lfjax.errors import CheckpointError, ModelMismatchError
 from lfjax.models.config import ModelConfig
 from lfjax.models.posterior import VAEFlow, build
@@ -63,34 +63,46 @@ def _as_key(key):
     return key
 
 
-def _norm(tree: dict) -> Normalisation:
-    return Normalisation(**tree)
+#: Normalisation fields that are static (Python numbers), not arrays, under jit.
+_STATIC_NORM = ("n_chi",)
+
+
+def _norm(tree: dict, n_chi: int = -1) -> Normalisation:
+    return Normalisation(**tree, n_chi=n_chi)
 
 
 def _features(norm: Normalisation, chi_t):
     return norm.features(norm.normalise(chi_t))
 
 
-@functools.partial(jax.jit, static_argnames="net")
-def _encode(net: VAEFlow, params, norm_tree, chi_t):
-    """(..., n_T) chi T -> latent means (..., d_z)."""
-    return net.apply(params, _features(_norm(norm_tree), chi_t), method=net.encode)
+@functools.partial(jax.jit, static_argnames=("net", "n_chi"))
+def _encode(net: VAEFlow, params, norm_tree, chi_t, n_chi: int = -1):
+    """(..., n_points) observation -> latent means (..., d_z)."""
+    return net.apply(params, _features(_norm(norm_tree, n_chi), chi_t), method=net.encode)
 
 
-@functools.partial(jax.jit, static_argnames="net")
-def _reconstruct(net: VAEFlow, params, norm_tree, chi_t):
-    """(..., n_T) chi T -> the decoded latent mean in emu K/mol."""
-    norm = _norm(norm_tree)
+@functools.partial(jax.jit, static_argnames=("net", "n_chi"))
+def _reconstruct(net: VAEFlow, params, norm_tree, chi_t, n_chi: int = -1):
+    """(..., n_points) observation -> the decoded latent mean (emu K/mol, mu_B/ion)."""
+    norm = _norm(norm_tree, n_chi)
     z = net.apply(params, _features(norm, chi_t), method=net.encode)
     return norm.denormalise(norm.unfeatures(net.apply(params, z, method=net.decode)))
 
 
-@functools.partial(jax.jit, static_argnames=("net", "fold_canonical", "n"))
-def _sample(net: VAEFlow, fold_canonical: bool, n: int, params, norm_tree, chi_t, key):
-    """(B, n_T) chi T -> (B, n, 4) symmetrised draws of (D, E, chi_dia, f_m)."""
-    norm = _norm(norm_tree)
+@functools.partial(jax.jit, static_argnames=("net", "fold_canonical", "n", "config_data", "n_chi"))
+def _sample(net: VAEFlow, fold_canonical: bool, n: int, params, norm_tree, chi_t, key, config_data=None,
+            n_chi: int = -1):
+    """(B, n_points) observations -> (B, n, n_theta) draws symmetrised by the model's group.
+
+    config_data None or a DE config: the (D, E) path (fold into the wedge, one of the six maps).
+    """
+    norm = _norm(norm_tree, n_chi)
     k_flow, k_map = jax.random.split(key)
     theta = norm.unstandardise_theta(net.apply(params, _features(norm, chi_t), n, key=k_flow, method=net.sample))
+    if config_data is not None and not config_data.is_de:
+        if fold_canonical:
+            theta = fold_theta(theta, config_data)
+        return symmetrise_theta(k_map, theta, config_data)
     de = theta[..., :2]
     if fold_canonical:  # flow draws just outside the wedge are mapped back into it
         de = fold(de_group(), de).astype(de.dtype)
@@ -107,26 +119,34 @@ def prior_batch(key, config_data: DataConfig, n: int) -> dict:
 class TrainedModel:
     """A trained VAE + flow with its normalisation and config (see the module docstring)."""
 
-    theta_names = THETA_NAMES
-
     def __init__(self, config: ServingConfig, params, norm: Normalisation, source: Path | None = None):
         self.config = config
         self.ion = make_ion(config.data.ion)
         self.temps_k = np.asarray(config.data.temps_k())
         self.field_oe = float(config.data.field_oe)
+        #: Names of the columns of `sample`'s draws (model parameters, chi_dia, f_m[, lambda]).
+        self.theta_names = theta_names(config.data)
+        #: (temperatures K, fields Oe) of the M(H) points after the chi T curve (empty without M(H)).
+        self.mh_points = config.data.mh_points()
+        self.n_points = config.data.n_points
         self.norm = norm
         self.source = source
         self._params = params
-        self._net = build(config.model, config.data.n_temps)
-        self._norm_tree = {k: jnp.asarray(v, jnp.float32) for k, v in dataclasses.asdict(norm).items()}
+        self._net = build(config.model, config.data.n_points, len(self.theta_names))
+        self._norm_tree = {k: jnp.asarray(v, jnp.float32) for k, v in dataclasses.asdict(norm).items()
+                           if k not in _STATIC_NORM}
+        self._n_chi = int(norm.n_chi)
+        self._config_data = None if config.data.is_de else config.data
         self._sample = _sample
 
     def _check(self, chi_t) -> np.ndarray:
         chi_t = np.asarray(chi_t, dtype=np.float32)
-        if chi_t.ndim < 1 or chi_t.shape[-1] != self.temps_k.size:
+        if chi_t.ndim < 1 or chi_t.shape[-1] != self.n_points:
+            extra = (f" followed by the {self.n_points - self.temps_k.size} M(H) points (model.mh_points)"
+                     if self.n_points != self.temps_k.size else "")
             raise ModelMismatchError(
-                f"chi_t must have {self.temps_k.size} points on the model grid (model.temps_k, "
-                f"{self.temps_k[0]:g}-{self.temps_k[-1]:g} K) in its last axis; got shape {chi_t.shape}; "
+                f"chi_t must have {self.n_points} points: chi T on the model grid (model.temps_k, "
+                f"{self.temps_k[0]:g}-{self.temps_k[-1]:g} K){extra} in its last axis; got shape {chi_t.shape}; "
                 "resample the measurement onto model.temps_k first"
             )
         if not np.all(np.isfinite(chi_t)):
@@ -139,25 +159,30 @@ class TrainedModel:
 
     def encode(self, chi_t) -> np.ndarray:
         """(..., n_T) chi T (emu K/mol) -> latent mean (..., d_z)."""
-        return np.asarray(_encode(self._net, self._params, self._norm_tree, self._check(chi_t)))
+        return np.asarray(_encode(self._net, self._params, self._norm_tree, self._check(chi_t), n_chi=self._n_chi))
 
     def reconstruct(self, chi_t) -> np.ndarray:
         """(..., n_T) chi T -> the VAE's reconstruction (decoded latent mean), emu K/mol."""
-        return np.asarray(_reconstruct(self._net, self._params, self._norm_tree, self._check(chi_t)))
+        return np.asarray(_reconstruct(self._net, self._params, self._norm_tree, self._check(chi_t),
+                                       n_chi=self._n_chi))
 
     def sample_batch(self, chi_t, n: int, *, key) -> np.ndarray:
-        """(B, n_T) chi T -> (B, n, 4) symmetrised posterior draws of (D [K], E [K], chi_dia [emu/mol], f_m).
+        """(B, n_T) chi T -> (B, n, n_theta) symmetrised posterior draws in physical units.
+
+        Columns `theta_names`: DE: D [K], E [K], chi_dia [emu/mol], f_m; other models: their
+        parameters [K], chi_dia, f_m (and lambda [mol/emu] with a mean field).
 
         One module-level jitted function; it compiles once per (model shape, B, n).
         """
         chi_t = self._check(chi_t)
         if chi_t.ndim != 2:
             raise ModelMismatchError(f"sample_batch expects chi_t of shape (B, {self.temps_k.size}); got {chi_t.shape}")
+        extra = {} if self._config_data is None else {"config_data": self._config_data, "n_chi": self._n_chi}
         return np.asarray(self._sample(self._net, self.config.model.fold_canonical, int(n), self._params, self._norm_tree,
-                                       chi_t, _as_key(key)))
+                                       chi_t, _as_key(key), **extra))
 
     def sample(self, chi_t, n: int, *, key) -> np.ndarray:
-        """(n_T,) chi T -> (n, 4) symmetrised posterior draws in physical units."""
+        """(n_T,) chi T -> (n, n_theta) symmetrised posterior draws in physical units (`theta_names`)."""
         chi_t = self._check(chi_t)
         if chi_t.ndim != 1:
             raise ModelMismatchError(f"sample expects one curve of shape ({self.temps_k.size},); got {chi_t.shape}")
@@ -166,12 +191,12 @@ class TrainedModel:
     @functools.cached_property
     def _bank(self) -> dict[str, np.ndarray]:
         batch = prior_batch(jax.random.key(BANK_SEED), self.config.data, BANK_SIZE)
-        chi_t = np.asarray(batch["chi_t"])
+        chi_t = np.asarray(observation(batch))
         z = np.concatenate([self.encode(c) for c in np.array_split(chi_t, 10)])
         return {"z": z, "theta": np.asarray(batch["theta"]), "chi_t": chi_t}
 
     def latent_bank(self) -> dict[str, np.ndarray]:
-        """Prior curves and their latent means: z (M, d_z), theta (M, 4), chi_t (M, n_T).
+        """Prior curves and their latent means: z (M, d_z), theta (M, n_theta), chi_t (M, n_points).
 
         M = 20000 simulated measurements (error model and noise included) from a fixed key;
         computed once per model. Used for the "VAE plot" (nearest training curves in latent
@@ -231,24 +256,38 @@ class TrainedModel:
 
 def default_model_path() -> Path:
     """Folder of the model shipped with lfjax (lfjax/trained/default)."""
-    return Path(str(importlib.resources.files("lfjax").joinpath("trained", "default")))
+    return shipped_model_path("default")
+
+
+def shipped_model_path(name: str) -> Path:
+    """Folder of a model shipped with lfjax: lfjax/trained/<name> ("default", "er3_axial", "dy3_axial")."""
+    return Path(str(importlib.resources.files("lfjax").joinpath("trained", name)))
+
+
+def shipped_models() -> list[str]:
+    """Names of the models shipped with lfjax (folders of lfjax/trained with a checkpoint)."""
+    base = Path(str(importlib.resources.files("lfjax").joinpath("trained")))
+    return sorted(p.name for p in base.iterdir() if (p / "checkpoints").is_dir()) if base.is_dir() else []
 
 
 def param_template(config: ServingConfig, net: VAEFlow):
     """Shapes and dtypes of the network's parameters (`jax.eval_shape` of the flax init; no optimiser)."""
-    n = config.data.n_temps
-    return jax.eval_shape(lambda: net.init(jax.random.key(0), jnp.zeros((1, n)), jnp.zeros((1, 4)),
+    n, n_theta = config.data.n_points, len(theta_names(config.data))
+    return jax.eval_shape(lambda: net.init(jax.random.key(0), jnp.zeros((1, n)), jnp.zeros((1, n_theta)),
                                            key=jax.random.key(1)))
 
 
 def load_model(path: str | Path = "default") -> TrainedModel:
-    """Loads "default" (the shipped model), a train workdir, or a checkpoint folder.
+    """Loads a shipped model by name ("default", "er3_axial", "dy3_axial"), a train workdir, or a checkpoint folder.
+
+    A bare name without a folder of that name in the working directory is a shipped model.
 
     Raises:
       CheckpointError: nothing loadable there, or a corrupted / mismatched checkpoint.
     """
-    if str(path) == "default":
-        path = default_model_path()
+    text = str(path)
+    if text == "default" or ("/" not in text and not Path(text).exists() and shipped_model_path(text).is_dir()):
+        path = shipped_model_path(text)
         if not path.is_dir():
             raise CheckpointError(
                 f"the default model is missing from {path}; expected it in the lfjax package; reinstall lfjax"
@@ -263,6 +302,6 @@ def load_model(path: str | Path = "default") -> TrainedModel:
             f"checkpoint {step_dir} has malformed metadata ({type(exc).__name__}: {exc}); "
             "expected the config and normalisation written by `lfjax train`; retrain or use another checkpoint"
         ) from None
-    net = build(config.model, config.data.n_temps)
+    net = build(config.model, config.data.n_points, len(theta_names(config.data)))
     params = restore_params(step_dir, param_template(config, net))
     return TrainedModel(config, params, norm, source=step_dir)

@@ -69,6 +69,16 @@ def _coerce(section: str, name: str, field: dataclasses.Field, value: Any) -> An
     default = field.default
     where = f"{section}.{name}"
     if isinstance(default, tuple):
+        kind = str(field.type)
+        if "str" in kind:
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where} must be a list of strings; got {value!r}")
+            return tuple(value)
+        if "float" in kind:
+            if not isinstance(value, (list, tuple)) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+                raise ConfigError(f"{where} must be a list of numbers; got {value!r}")
+            return tuple(float(v) for v in value)
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
             raise ConfigError(f"{where} must be a list of integers; got {value!r}")
         return tuple(value)
@@ -110,7 +120,22 @@ def from_dict(raw: dict[str, Any]) -> Config:
             raise
         except ValueError as exc:  # a section's own range checks (e.g. DataConfig.__post_init__)
             raise ConfigError(f"[{section}]: {exc}") from None
+    _check_model(parts["data"])
     return Config(**parts)
+
+
+def _check_model(data: DataConfig) -> None:
+    """The ion, preset / params and ranges of [data] must name a model (`data.prior.model_spec_of`)."""
+    if data.is_de:
+        return
+    from lfjax.data.prior import model_spec_of
+    from lfjax.errors import LfjaxError
+
+    try:
+        model_spec_of(data)
+    except (LfjaxError, ValueError) as exc:
+        raise ConfigError(f"[data] does not name a model (ion {data.ion!r}, preset {data.preset!r}, params "
+                          f"{list(data.params)}): {exc}") from None
 
 
 def _parse_value(text: str) -> Any:

@@ -13,9 +13,11 @@ carries what the latent has not learned yet). Staged training would spend part o
 on a VAE whose latent the flow cannot use until it is frozen.
 
 Target: with model.fold_canonical (default) the flow learns p(canonical theta | curve), theta with
-(D, E) folded into the wedge 0 <= E <= |D|/3. Prior and likelihood are invariant under the six
-maps, so the full posterior is this one mapped by a uniformly random map: the flow has one mode
-(or a tie pair) to learn instead of six, and sampling restores the six exactly.
+the model parameters folded by the likelihood's group (`data.prior.fold_theta`; for DE the wedge
+0 <= E <= |D|/3). Prior and likelihood are invariant under the group, so the full posterior is this
+one mapped by a uniformly random map: the flow has one mode (or a tie pair) to learn instead of G,
+and sampling restores the G images exactly. The flow's dimension is that of theta: the model's
+parameters, chi_dia, f_m (and lambda with a mean field), each standardised by its prior spread.
 
 Optimiser: gradient clipping by global norm, then AdamW with linear warm-up and cosine decay.
 Data parallel: the batch axis is sharded over all devices (1-D mesh "batch"), parameters are
@@ -38,7 +40,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from lfjax.data.normalise import Normalisation, fit_normalisation
-from lfjax.data.prior import fold_theta
+from lfjax.data.prior import fold_theta, theta_names
 from lfjax.data.stream import make_batch
 from lfjax.errors import ConfigError, UserInputError
 from lfjax.io.atomic import write_text
@@ -70,15 +72,20 @@ def batch_mesh() -> Mesh:
     return Mesh(np.array(jax.devices()), ("batch",))
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
-def _init(net: VAEFlow, n_temps: int, k_init, k_vae):
-    return net.init(k_init, jnp.zeros((1, n_temps)), jnp.zeros((1, 4)), key=k_vae)
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _init(net: VAEFlow, n_points: int, n_theta: int, k_init, k_vae):
+    return net.init(k_init, jnp.zeros((1, n_points)), jnp.zeros((1, n_theta)), key=k_vae)
+
+
+def build_net(config: Config) -> VAEFlow:
+    """The network of a config: input length data.n_points, flow dimension len(theta_names(data))."""
+    return build(config.model, config.data.n_points, len(theta_names(config.data)))
 
 
 def init_params(config: Config, net: VAEFlow, key):
     """Network parameters for the config (keys split from `key`); one compiled call, not op by op."""
     k_init, k_vae = jax.random.split(key)
-    return _init(net, config.data.n_temps, k_init, k_vae)
+    return _init(net, config.data.n_points, len(theta_names(config.data)), k_init, k_vae)
 
 
 def make_train_step(config: Config, net: VAEFlow, norm: Normalisation, tx, mesh: Mesh | None = None) -> Callable:
@@ -96,7 +103,7 @@ def make_train_step(config: Config, net: VAEFlow, norm: Normalisation, tx, mesh:
 
     def loss_fn(params, batch, key):
         x = norm.features(batch["x"])
-        u = norm.standardise_theta(fold_theta(batch["theta"]) if fold else batch["theta"])
+        u = norm.standardise_theta(fold_theta(batch["theta"], data_cfg) if fold else batch["theta"])
         recon, kl, nll = net.apply(params, x, u, key=key)
         recon, kl, nll = jnp.mean(recon), jnp.mean(kl), jnp.mean(nll)
         return recon + kl_weight * kl + nll, {"recon": recon, "kl": kl, "nll": nll}
@@ -175,7 +182,7 @@ def train_and_evaluate(
         )
     root = jax.random.key(t.seed)
     k_init, data_key = jax.random.split(root)
-    net = build(config.model, config.data.n_temps)
+    net = build_net(config)
     tx, schedule = make_optimizer(config), make_schedule(config)
     params = init_params(config, net, k_init)
     opt_state = tx.init(params)
