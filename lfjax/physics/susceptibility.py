@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lfjax.constants import MUB_OVER_KB_K_PER_OE, NA_MUB2_OVER_KB_EMU_K_PER_MOL, NA_MUB_EMU_PER_MOL
+from lfjax.physics.blocks import chi_axes_axial, is_axial
 from lfjax.physics._chunks import DEFAULT_BUDGET_BYTES, map_chunked
 from lfjax.physics._spectral import thermal_mean, van_vleck_ratio
 from lfjax.physics.hamiltonian import hamiltonian, is_real, stevens_params
@@ -70,6 +71,12 @@ def chi_axes(ion: Ion, params: Mapping[str, object], temps_k, dtype=None,
     temps = _temps(temps_k, rdtype)
     itemsize = rdtype.itemsize * (1 if is_real(names) else 2)
     per_item = 8 * itemsize * (temps.size + 3) * ion.dim**2
+
+    if is_axial(names):  # diagonal in |m>: no eigh, O(N) per temperature (`blocks`)
+        per_item = 8 * rdtype.itemsize * temps.size * ion.dim
+        out = map_chunked(lambda v: chi_axes_axial(ion, names, v.astype(rdtype), temps), (flat,), per_item,
+                          budget_bytes)
+        return out.reshape(batch + out.shape[1:])
 
     def fn(values):
         h = hamiltonian(ion, dict(zip(names, jnp.moveaxis(values, -1, 0))), dtype=rdtype)
