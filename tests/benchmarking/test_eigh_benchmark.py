@@ -91,3 +91,23 @@ def test_bad_paths_and_sizes_are_one_line_exit_2():
     assert len(result.stderr.strip().splitlines()) == 1
     result = runner.invoke(app, ["bench", "--sizes", "abc"])
     assert result.exit_code == 2 and "--sizes must be comma-separated integers" in result.stderr
+
+
+def test_model_rows_in_the_same_json(report):
+    from lfjax.benchmarking import format_model_rows
+    from lfjax.benchmarking.models import MCPHASE_NOTE, ROWS
+
+    rows = report["model_rows"]
+    assert set(ROWS) <= set(rows) and rows["targets"]["note"] == MCPHASE_NOTE
+    for key in ROWS:
+        row = rows[key]
+        for impl in ("lfjax", "plain_jnp", "numpy_loop"):
+            assert row[impl]["curves_per_s"] > 0 and row[impl]["n"] >= 1
+        assert row["numpy_loop"]["max_rel_diff_vs_f64"] < 1e-9  # float64 loop against the float64 reference
+        limit = 2e-5 if key.startswith("chi_t") else 1e-4
+        assert row["lfjax"]["max_rel_diff_vs_f64"] < limit, (key, row["lfjax"])
+        assert row["speedup_vs_numpy_loop"] == pytest.approx(
+            row["lfjax"]["curves_per_s"] / row["numpy_loop"]["curves_per_s"])
+    assert rows["chi_t_D3d"]["parameters"] == ["B20", "B40", "B43", "B60", "B63", "B66"]
+    assert len(rows["chi_t_general"]["parameters"]) == 27
+    assert len(format_model_rows(report).splitlines()) == 2 + len(ROWS)
