@@ -21,7 +21,15 @@ import numpy as np
 from lfjax.errors import ConfigError
 from lfjax.inference.compiled import float64_entry
 from lfjax.inference.grid import GridMode, scan
-from lfjax.inference.refine import LINEAR_NAMES, CurveModel, Problem, Solution, batched_curve, merge_solutions, refine
+from lfjax.inference.refine import (
+    LINEAR_NAMES,
+    CurveModel,
+    Problem,
+    Solution,
+    batched_curve,
+    merge_solutions,
+    refine,
+)
 from lfjax.io.readers import Measurement, ReaderOptions
 from lfjax.physics import ion as make_ion
 from lfjax.physics.operators import parse_stevens_name
