@@ -142,10 +142,10 @@ class TrainedModel:
     def _check(self, chi_t) -> np.ndarray:
         chi_t = np.asarray(chi_t, dtype=np.float32)
         if chi_t.ndim < 1 or chi_t.shape[-1] != self.n_points:
-            extra = (f" followed by the {self.n_points - self.temps_k.size} M(H) points (model.mh_points)"
+            extra = (f", followed by its {self.n_points - self.temps_k.size} M(H) points (model.mh_points),"
                      if self.n_points != self.temps_k.size else "")
             raise ModelMismatchError(
-                f"chi_t must have {self.n_points} points: chi T on the model grid (model.temps_k, "
+                f"chi_t must have {self.n_points} points on the model grid (model.temps_k, "
                 f"{self.temps_k[0]:g}-{self.temps_k[-1]:g} K){extra} in its last axis; got shape {chi_t.shape}; "
                 "resample the measurement onto model.temps_k first"
             )
