@@ -8,6 +8,7 @@ from lfjax.cli.bench import bench
 from lfjax.cli.evaluate import evaluate
 from lfjax.cli.fit import fit
 from lfjax.cli.infer import infer
+from lfjax.cli.sample import sample
 from lfjax.cli.simulate import simulate
 from lfjax.cli.train import plot_training, train
 
@@ -20,6 +21,7 @@ app.command()(bench)
 app.command()(evaluate)
 app.command()(fit)
 app.command()(infer)
+app.command()(sample)
 
 
 @app.callback()

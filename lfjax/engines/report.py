@@ -1,0 +1,235 @@
+"""Outputs of the fit and sample engines: result.json, samples.csv, figures, written all-or-nothing.
+
+result.json lists, per solution: `params` (dict, K), `param_errors`, `chi_dia_emu_per_mol`, `f_m`,
+`mean_field_mol_per_emu` (null when not fitted), their 1-sigma errors, `objective` (the sum of
+squared weighted residuals that the fit minimises), `rms_rel_residual` per curve and overall,
+`dlogL` to the best; plus the noise level of each curve (given or estimated), the model spec
+and the measurement set's provenance. samples.csv: one column per free parameter (named as in
+result.json), then chi_dia_emu_per_mol, f_m and the mean field if fitted.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lfjax.engines import likelihood as lk
+from lfjax.io.atomic import write_files
+
+
+def _solution_dict(problem: lk.Problem, s) -> dict:
+    k = problem.n_free
+    names = problem.theta_names
+    params = {n: float(v) for n, v in zip(problem.free, s.theta[:k])} | {n: v for n, v in problem.fixed}
+    out = {
+        "params": {n: params[n] for n in problem.names},
+        "param_errors": {n: float(e) for n, e in zip(problem.free, s.errors[:k])},
+        "fixed": [n for n, _ in problem.fixed],
+    }
+    for i, name in enumerate(names[k:], start=k):
+        out[name] = float(s.theta[i])
+        out[name + "_error"] = float(s.errors[i])
+    if not problem.mean_field:
+        out[lk.MEAN_FIELD] = None
+    out |= {
+        "objective": s.objective,
+        "rms_rel_residual": {c.label: float(r) for c, r in zip(problem.curves, s.rms_rel_residual)},
+        "rms_rel_residual_overall": s.rms_rel_overall,
+        "dlogL": s.dlogL,
+        "converged": s.converged,
+    }
+    return out
+
+
+def _curves_dict(problem: lk.Problem, sigmas, estimated) -> list[dict]:
+    return [{"label": c.label, "kind": c.kind, "n_points": c.n, "noise_rel": float(s), "noise_estimated": bool(e),
+             "direction": c.direction if isinstance(c.direction, str) else list(c.direction)}
+            for c, s, e in zip(problem.curves, sigmas, estimated)]
+
+
+def fit_result_dict(result, measurement_set=None) -> dict:
+    """JSON-ready result of `fit.run_fit`."""
+    p = result.problem
+    return {
+        "engine": "fit",
+        "spec": p.spec.to_dict(),
+        "mean_field": p.mean_field,
+        "priors": {"sigma_dia_emu_per_mol": p.priors.sigma_dia_emu_per_mol, "sigma_m": p.priors.sigma_m,
+                   "sigma_lambda_mol_per_emu": p.priors.sigma_lambda_mol_per_emu},
+        "curves": _curves_dict(p, result.sigmas, result.noise_estimated),
+        "n_starts": result.n_starts,
+        "n_finite": result.n_finite,
+        "wall_s": result.wall_s,
+        "solutions": [_solution_dict(p, s) for s in result.solutions],
+        "measurement_set": None if measurement_set is None else measurement_set.to_dict(),
+    }
+
+
+def samples_csv(problem: lk.Problem, samples: np.ndarray) -> str:
+    """CSV text: header of theta names, one row per draw."""
+    buf = io.StringIO()
+    np.savetxt(buf, samples, delimiter=",", header=",".join(problem.theta_names), comments="", fmt="%.10g")
+    return buf.getvalue()
+
+
+def sample_result_dict(posterior, folded, table, measurement_set=None) -> dict:
+    """JSON-ready result of `sample.run_sample` (summaries of the folded draws)."""
+    p = posterior.problem
+    out = {
+        "engine": "sample",
+        "spec": p.spec.to_dict(),
+        "mean_field": p.mean_field,
+        "curves": [{"label": c.label, "kind": c.kind, "n_points": c.n, "noise_rel": c.noise} for c in p.curves],
+        "n_samples": int(folded.shape[0]),
+        "posterior": table,
+        "diagnostics": {"n_steps": posterior.n_steps, "betas": posterior.betas.tolist(),
+                        "ess_fraction": posterior.ess.tolist(), "acceptance": posterior.acceptance.tolist(),
+                        "log_evidence": posterior.log_evidence,
+                        "final_unique_fraction": float(np.unique(folded, axis=0).shape[0] / folded.shape[0])},
+        "wall_s": posterior.wall_s,
+        "measurement_set": None if measurement_set is None else measurement_set.to_dict(),
+    }
+    if p.free == ("D", "E"):
+        out["p_d_negative"] = float(np.mean(folded[:, 0] < 0))
+    return out
+
+
+def predictions(problem: lk.Problem, data, thetas: np.ndarray) -> list[np.ndarray]:
+    """Per curve (len(thetas), n) model values."""
+    with jax.enable_x64(True):
+        jdata = lk.to_jax(data)
+        preds = [lk.predict(problem, jnp.asarray(t), jdata) for t in thetas]
+    return [np.stack([np.asarray(p[c]) for p in preds]) for c in range(len(problem.curves))]
+
+
+def _x(info, d):
+    return (d["temps_k"], "T (K)") if info.kind == "chi" else (d["fields_oe"] / 1e4, "H (T)")
+
+
+def _y(info, d, values):
+    return (values * d["temps_k"], "chi T (emu K/mol)") if info.kind == "chi" else (values, "M (mu_B/ion)")
+
+
+def curve_figure(problem, data, i, fits=None, bands=None):
+    """Data, fitted curves (fits: (m, n)) or a 90 % band (bands: (lo, median, hi)), residuals."""
+    import matplotlib.pyplot as plt
+
+    info, d = problem.curves[i], data[i]
+    x, xlabel = _x(info, d)
+    y, ylabel = _y(info, d, d["values"])
+    fig, (ax, axr) = plt.subplots(2, 1, figsize=(6, 5), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    ax.plot(x, y, "k.", ms=3, label="data")
+    ref = None
+    if fits is not None:
+        for j, f in enumerate(fits):
+            ax.plot(x, _y(info, d, f)[0], "-", lw=1, label=f"solution {j + 1}")
+        ref = fits[0]
+    if bands is not None:
+        lo, med, hi = bands
+        ax.fill_between(x, _y(info, d, lo)[0], _y(info, d, hi)[0], color="C0", alpha=0.3, label="90 % predictive")
+        ax.plot(x, _y(info, d, med)[0], "C0-", lw=1)
+        ref = med
+    if ref is not None:
+        axr.plot(x, 100 * (d["values"] - ref) / d["weight"], "k.", ms=3)
+    axr.axhline(0, color="gray", lw=0.5)
+    axr.set_ylabel("resid. (%)")
+    axr.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(info.label)
+    ax.legend(fontsize=7)
+    if info.kind == "chi":
+        ax.set_xscale("log")
+    return fig
+
+
+def corner_figure(names, samples):
+    """Pairwise histograms of the draws (n, d)."""
+    import matplotlib.pyplot as plt
+
+    d = samples.shape[1]
+    fig, axes = plt.subplots(d, d, figsize=(1.8 * d + 1, 1.8 * d + 1), squeeze=False)
+    for i in range(d):
+        for j in range(d):
+            ax = axes[i, j]
+            if j > i:
+                ax.axis("off")
+                continue
+            if i == j:
+                ax.hist(samples[:, i], bins=40, color="C0")
+            else:
+                ax.hist2d(samples[:, j], samples[:, i], bins=40, cmap="Blues")
+            if i == d - 1:
+                ax.set_xlabel(names[j], fontsize=7)
+            if j == 0 and i > 0:
+                ax.set_ylabel(names[i], fontsize=7)
+            ax.tick_params(labelsize=5)
+    return fig
+
+
+def summary_figure(problem, solutions):
+    """Objective and rms per curve of every listed solution."""
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.5))
+    a.bar(range(1, len(solutions) + 1), [s.objective for s in solutions])
+    a.set_xlabel("solution")
+    a.set_ylabel("objective")
+    for j, s in enumerate(solutions):
+        b.plot(range(len(problem.curves)), 100 * s.rms_rel_residual, "o-", label=f"solution {j + 1}")
+    b.set_xticks(range(len(problem.curves)), [c.label for c in problem.curves], rotation=30, fontsize=7)
+    b.set_ylabel("rms rel. residual (%)")
+    b.legend(fontsize=7)
+    return fig
+
+
+def _fig_writer(fig):
+    def write(path):
+        import matplotlib.pyplot as plt
+
+        fig.savefig(path, dpi=110, format="png", bbox_inches="tight")
+        plt.close(fig)
+
+    return write
+
+
+def _json_writer(obj):
+    return lambda path: Path(path).write_text(json.dumps(obj, indent=2, default=float))
+
+
+def write_fit(result, data, out_dir, measurement_set=None) -> list[Path]:
+    """result.json, one fit_<i>.png per curve and summary.png, all-or-nothing."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    p = result.problem
+    writers = {"result.json": _json_writer(fit_result_dict(result, measurement_set))}
+    if result.solutions:
+        fits = predictions(p, data, np.stack([s.theta for s in result.solutions[:5]]))
+        for i in range(len(p.curves)):
+            writers[f"fit_{i + 1}.png"] = _fig_writer(curve_figure(p, data, i, fits=fits[i]))
+        writers["summary.png"] = _fig_writer(summary_figure(p, result.solutions))
+    return write_files(out_dir, writers)
+
+
+def write_sample(posterior, folded, table, data, out_dir, measurement_set=None, n_bands: int = 200) -> list[Path]:
+    """result.json, samples.csv, corner.png and one band_<i>.png per curve, all-or-nothing."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    p = posterior.problem
+    sub = posterior.samples[np.linspace(0, len(posterior.samples) - 1, min(n_bands, len(posterior.samples))).astype(int)]
+    preds = predictions(p, data, sub)
+    writers = {
+        "result.json": _json_writer(sample_result_dict(posterior, folded, table, measurement_set)),
+        "samples.csv": lambda path: Path(path).write_text(samples_csv(p, folded)),
+        "corner.png": _fig_writer(corner_figure(p.theta_names, folded)),
+    }
+    for i in range(len(p.curves)):
+        bands = np.quantile(preds[i], [0.05, 0.5, 0.95], axis=0)
+        writers[f"band_{i + 1}.png"] = _fig_writer(curve_figure(p, data, i, bands=bands))
+    return write_files(out_dir, writers)
