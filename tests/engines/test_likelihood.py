@@ -1,0 +1,57 @@
+"""The set likelihood against an independent numpy assembly of the error model."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from _sim import simulate_curves
+
+import lfjax
+from lfjax.engines import likelihood as lk
+from lfjax.errors import UserInputError
+from lfjax.spec import model_spec
+
+ION = lfjax.ion("Er3+")
+
+
+def test_weighted_residuals_match_numpy(x64):
+    spec = model_spec(ION, preset="axial")
+    curves = simulate_curves(ION, {"B20": -0.5, "B40": 0.002, "B60": 1e-5}, n_t=8, n_h=5)
+    problem, data = lk.build(curves, spec, fixed={"B60": 1e-5}, mean_field=False, noise=0.01)
+    theta = jnp.asarray([-0.4, 0.0015, 0.0005, 0.98])
+    res = np.asarray(lk.weighted_residuals(problem, theta, lk.to_jax(data), jnp.asarray([0.01, 0.02])))
+    params = {"B20": -0.4, "B40": 0.0015, "B60": 1e-5}
+    chi = np.asarray(lfjax.chi(ION, params, jnp.asarray(curves[0].temps_k), 0.0))
+    m = np.asarray(lfjax.magnetization(ION, params, jnp.asarray(curves[1].temps_k), jnp.asarray(curves[1].fields_oe)))
+    y0, y1 = curves[0].values, curves[1].values
+    r0 = (0.98 * chi + 0.0005 - y0) / np.abs(y0) / 0.01
+    w1 = np.maximum(np.abs(y1), 0.05 * np.abs(y1).max())
+    r1 = (0.98 * m + 0.0005 * curves[1].fields_oe / 5584.939 - y1) / w1 / 0.02
+    priors = [0.0005 / 0.002, (0.98 - 1) / 0.02]
+    np.testing.assert_allclose(res, np.concatenate([r0, r1, priors]), rtol=1e-9, atol=1e-12)
+    assert problem.theta_names == ("B20", "B40", "chi_dia_emu_per_mol", "f_m")
+
+
+def test_unknown_noise_is_integrated_and_prior_has_support(x64):
+    spec = model_spec(ION, preset="DE")
+    curves = simulate_curves(ION, {"D": -5.0, "E": 1.0}, mh=False, n_t=10)
+    problem, data = lk.build(curves, spec, wedge_d_max_k=15.0)
+    jdata = lk.to_jax(data)
+    theta = jnp.asarray([-5.0, 1.0, 0.001, 1.01])
+    rss = float(np.sum(np.asarray(lk.relative_residuals(problem, theta, jdata)[0]) ** 2))
+    assert float(lk.log_likelihood(problem, theta, jdata)) == pytest.approx(-0.5 * 10 * np.log(rss), rel=1e-12)
+    # the six (D, E) images of a wedge point are inside the prior; |D| > 15 K is not
+    assert np.isfinite(float(lk.log_prior(problem, jnp.asarray([(3 * 1.0 + 5.0) / 2, (-5 + 1) / 2, 0.0, 1.0]))))
+    assert float(lk.log_prior(problem, jnp.asarray([16.0, 0.0, 0.0, 1.0]))) == -np.inf
+    draws = np.asarray(lk.draw_prior(problem, jax.random.key(0), 2000))
+    canon = np.asarray(lfjax.canonical(draws[:, 0], draws[:, 1]))
+    assert np.abs(canon[:, 0]).max() <= 15.0 + 1e-9
+    assert 0.4 < np.mean(canon[:, 0] < 0) < 0.6  # the wedge is symmetric in the sign of D
+
+
+def test_fix_of_unknown_name_is_refused():
+    spec = model_spec(ION, preset="axial")
+    with pytest.raises(UserInputError, match="B22"):
+        lk.build(simulate_curves(ION, {"B20": -0.5}, mh=False, n_t=5), spec, fixed={"B22": 1.0})
