@@ -159,10 +159,10 @@ def chi_t_powder(ion: Ion, params: Mapping[str, object], temps_k, field_oe=0.0, 
     powder average is used (scalar field, or one per point broadcast against S + (n_T,)).
 
     At zero field, parameters with only second-order terms B20, B22 (or D, E) take the two-block
-    tridiagonal path (`second_order.chi_t_powder_de`) with the general path's exact derivatives when
-    that path is as accurate as the general one (Kramers ions in float32: 1e-6 relative; float64
-    stays on the general path, whose values are smooth to round-off for finite differences); everything else takes the general Van Vleck path. Both run
-    large batches in chunks whose temporaries stay within `budget_bytes`.
+    tridiagonal path (`second_order.chi_t_powder_de`, Kramers ions in float32, as accurate as the
+    general path) with the general path's exact derivatives; axial terms only take the diagonal
+    path (`blocks`); every other set takes the general Van Vleck path (`chi_axes`). All of them
+    run large batches in chunks whose temporaries stay within `budget_bytes`.
     """
     temps = jnp.asarray(temps_k)
     if isinstance(field_oe, (int, float)) and field_oe == 0:
