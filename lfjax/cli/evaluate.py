@@ -29,7 +29,7 @@ def evaluate(
     starts: Annotated[int, typer.Option(help="Starts of the multi-start least squares.")] = 32,
     batch: Annotated[int, typer.Option(help="Curves per batched call.")] = 25,
 ) -> None:
-    """Evaluate MODEL on fresh prior curves: hit rate, coverage, OOD rate, oracle and LS baselines."""
+    """Evaluate MODEL on fresh prior curves: coverage, contraction, OOD rate (D, E: hit rate, oracle, LS too)."""
     _positive(n, "--n")
     _positive(samples, "--samples")
     _positive(starts, "--starts")
@@ -43,6 +43,9 @@ def evaluate(
 
     trained = load_model(model)  # CheckpointError: one line, exit 2
     out = out or Path("runs") / "evaluate"
+    if not trained.config.data.is_de:
+        _evaluate_any(trained, n=n, seed=seed, samples=samples, batch=batch, out=out)
+        return
     summary, arrays = run_evaluation(
         trained, n=n, seed=seed, n_samples=samples, refine_n=refine_n, ls_n=ls_n, n_starts=starts, batch=batch,
         log=lambda line: typer.echo(line, err=True),
@@ -51,5 +54,22 @@ def evaluate(
     typer.echo(
         f"mode hit rate {summary['mode_hit_rate']:.3f} (exact posterior {summary['oracle_hit_rate']:.3f}), "
         f"coverage 50/90 % {summary['coverage_50']:.2f}/{summary['coverage_90']:.2f}, "
+        f"OOD {summary['ood_rate']:.3f}; wrote {', '.join(p.name for p in written)} to {out}"
+    )
+
+
+def _evaluate_any(trained, *, n: int, seed: int, samples: int, batch: int, out: Path) -> None:
+    """Any model other than D, E: calibration, contraction per parameter and OOD rate."""
+    from lfjax.evaluation.general import evaluate_any
+    from lfjax.evaluation.general_report import write_outputs
+
+    summary, arrays = evaluate_any(trained, n=n, seed=seed, n_samples=samples, batch=batch,
+                                   log=lambda line: typer.echo(line, err=True))
+    written = write_outputs(summary, arrays, out)
+    contraction = ", ".join(f"{k} {v['median']:.2f}" for k, v in summary["contraction"].items())
+    typer.echo(
+        f"HPD coverage 50/90 % {summary['coverage_50']:.3f}/{summary['coverage_90']:.3f} "
+        f"({', '.join(summary['model_parameters'])}; with nuisances {summary['coverage_all_50']:.3f}/"
+        f"{summary['coverage_all_90']:.3f}), contraction (median sd/prior sd) {contraction}, "
         f"OOD {summary['ood_rate']:.3f}; wrote {', '.join(p.name for p in written)} to {out}"
     )
