@@ -131,12 +131,40 @@ def restore(step_dir: str | Path, params_like, opt_state_like=None) -> tuple[Any
 
 def check_compatible(meta: dict[str, Any], resolved: dict[str, dict[str, Any]], sections=("data", "model")) -> None:
     """Raises CheckpointError if the checkpoint's config differs from `resolved` in `sections`."""
+    from lfjax.training.config import Config, resolve
+
     saved = meta.get("config", {})
+    defaults = resolve(Config())
     for section in sections:
         for key, value in resolved[section].items():
+            if key not in saved.get(section, {}) and value == defaults[section].get(key):
+                continue  # a key newer than the checkpoint, at the default the run was trained with
             old = saved.get(section, {}).get(key)
             if old != value:
                 raise CheckpointError(
                     f"checkpoint was trained with {section}.{key} = {old!r}, but the config has {value!r}; "
                     "resume with the run's own config (its config.toml) or start a new workdir"
                 )
+
+
+def export_for_serving(workdir: str | Path, dest: str | Path) -> Path:
+    """Copies a run's latest checkpoint without optimiser state, with config.toml and metrics.jsonl.
+
+    The result (dest/checkpoints/<step>/{params, meta}, dest/config.toml, dest/metrics.jsonl) is what
+    `lfjax.models.trained.load_model` reads and what lfjax ships under lfjax/trained/<name>. An
+    existing dest/checkpoints is replaced; other files in dest (e.g. evaluation results) are kept.
+
+    Raises:
+      CheckpointError: no finished checkpoint in `workdir`.
+    """
+    workdir, dest = Path(workdir), Path(dest)
+    step_dir = find_step_dir(workdir)
+    read_meta(step_dir)  # a complete checkpoint, or CheckpointError
+    target = dest / "checkpoints" / step_dir.name
+    if (dest / "checkpoints").exists():
+        shutil.rmtree(dest / "checkpoints")
+    shutil.copytree(step_dir, target, ignore=lambda folder, names: ["opt_state"] if Path(folder) == step_dir else [])
+    for name in ("config.toml", "metrics.jsonl"):
+        if (workdir / name).is_file():
+            shutil.copy2(workdir / name, dest / name)
+    return target

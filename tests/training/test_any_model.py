@@ -140,3 +140,29 @@ def test_tiny_axial_trains_saves_restores_and_resumes_exactly(axial_run, tmp_pat
     assert resumed["step"] == 12
     for a, b in zip(jax.tree_util.tree_leaves(resumed["params"]), jax.tree_util.tree_leaves(result["params"])):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_export_for_serving_drops_the_optimiser_state(axial_run, tmp_path):
+    from lfjax.models.trained import load_model
+    from lfjax.training.checkpoint import export_for_serving
+
+    config, workdir, result = axial_run
+    target = export_for_serving(workdir, tmp_path / "shipped")
+    assert target.name == "12" and not (target / "opt_state").exists() and (target / "params").is_dir()
+    assert (tmp_path / "shipped" / "config.toml").is_file() and (tmp_path / "shipped" / "metrics.jsonl").is_file()
+    a, b = load_model(tmp_path / "shipped"), load_model(workdir)
+    chi_t = b.latent_bank()["chi_t"][:2]
+    np.testing.assert_array_equal(a.sample_batch(chi_t, 16, key=1), b.sample_batch(chi_t, 16, key=1))
+
+
+def test_checkpoints_older_than_the_model_keys_resume_at_their_defaults():
+    from lfjax.errors import CheckpointError
+    from lfjax.training.checkpoint import check_compatible
+
+    resolved = cfg_lib.resolve(cfg_lib.load(REPO / "configs" / "tiny.toml"))
+    old = {section: {k: v for k, v in values.items() if k not in ("preset", "params", "scale_k")}
+           for section, values in resolved.items()}
+    check_compatible({"config": old}, resolved)  # keys missing from the checkpoint, at their defaults
+    axial = cfg_lib.resolve(cfg_lib.replace(cfg_lib.load(REPO / "configs" / "tiny.toml"), data={"preset": "axial"}))
+    with pytest.raises(CheckpointError, match="data.preset"):
+        check_compatible({"config": old}, axial)
