@@ -4,8 +4,10 @@
 
 Draws parameter sets per preset with each Stevens term alone splitting the levels by at most
 `scale_k` (|B_kq| max|eig O_kq| <= scale_k), plus Ising-like Dy3+/Er3+ cases (large negative
-B20), and prints the max relative difference of powder M at 2 K (100 Oe, 1 T, 7 T) between
-each (n_theta, n_phi) and a fine (64, 96) rule. float64.
+B20; for DE and D2h also Ising axes along x or y), and prints the max relative difference of
+powder M at 2 K (100 Oe, 1 T, 7 T) between each rule and a fine one: product rules
+(n_theta, n_phi) against (64, 96) for presets with a 3- or 4-fold axis; reduced Lebedev rules
+(order) against order 131 for DE, D2h and general (whose default is Lebedev). float64.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from lfjax.physics.magnetization import magnetization
 from lfjax.physics.operators import operator_stack
 
 PRESETS = {
+    "DE": ("B20", "B22"),
     "axial": ("B20", "B40", "B60"),
     "D4h": ("B20", "B40", "B44", "B60", "B64"),
     "D3d": ("B20", "B40", "B43", "B60", "B63", "B66"),
@@ -28,6 +31,9 @@ PRESETS = {
 }
 RULES = [(8, 16), (12, 24), (16, 24), (16, 36), (24, 36), (24, 48)]
 FINE = (64, 96)
+ORDERS = [23, 29, 35, 41, 47]
+FINE_ORDER = 131
+LEBEDEV = ("DE", "D2h", "general")
 
 
 def draw(the_ion, names, scale_k, n, rng):
@@ -48,6 +54,9 @@ def cases(n_draws, rng):
         p = draw(the_ion, names, 20.0, n_draws, rng)
         p["B20"] = -rng.uniform(0.5, 3.0, n_draws)
         yield f"{name} Ising D3d", the_ion, names, p
+        for axis, (d_sign, e_ratio) in {"z": (-1, 0.0), "x": (1, 1.0), "y": (1, -1.0)}.items():
+            d = d_sign * rng.uniform(1.0, 6.0, n_draws)  # D = 3 B20, E = B22: Ising axis along `axis`
+            yield f"{name} Ising DE {axis}", the_ion, PRESETS["DE"], {"B20": d / 3, "B22": e_ratio * d}
 
 
 def main():
@@ -57,19 +66,25 @@ def main():
     rng = np.random.default_rng(0)
     temps = np.array([2.0, 2.0, 2.0])
     fields = np.array([100.0, 1e4, 7e4])
-    worst = {r: 0.0 for r in RULES}
-    print("case | " + " | ".join(f"{a}x{b}" for a, b in RULES))
+    worst = {r: 0.0 for r in RULES + ORDERS}
+    print("product rules (3-, 4-fold axis) | " + " | ".join(f"{a}x{b}" for a, b in RULES))
+    print("Lebedev orders (DE, D2h, general) | " + " | ".join(str(o) for o in ORDERS))
     with jax.enable_x64(True):
         for label, the_ion, names, params in cases(args.draws, rng):
-            fine = np.asarray(magnetization(the_ion, params, temps, fields, n_theta=FINE[0], n_phi=FINE[1]))
+            lebedev = any(p in label.split() for p in LEBEDEV)
+            rules = [{"order": o} for o in ORDERS] if lebedev else [dict(n_theta=a, n_phi=b) for a, b in RULES]
+            keys = ORDERS if lebedev else RULES
+            ref = {"order": FINE_ORDER} if lebedev else dict(n_theta=FINE[0], n_phi=FINE[1])
+            fine = np.asarray(magnetization(the_ion, params, temps, fields, **ref))
             row = []
-            for rule in RULES:
-                m = np.asarray(magnetization(the_ion, params, temps, fields, n_theta=rule[0], n_phi=rule[1]))
+            for key, rule in zip(keys, rules):
+                m = np.asarray(magnetization(the_ion, params, temps, fields, **rule))
                 err = float(np.max(np.abs(m / fine - 1)))
-                worst[rule] = max(worst[rule], err)
+                worst[key] = max(worst[key], err)
                 row.append(f"{err:.1e}")
             print(label, "|", " | ".join(row), flush=True)
-    print("worst |", " | ".join(f"{worst[r]:.1e}" for r in RULES))
+    print("worst product |", " | ".join(f"{worst[r]:.1e}" for r in RULES))
+    print("worst Lebedev |", " | ".join(f"{worst[o]:.1e}" for o in ORDERS))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ from lfjax.physics.sphere import field_symmetry, powder_quadrature
 _AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
 
 
-def directions(direction, names: tuple[str, ...], n_theta: int | None = None, n_phi: int | None = None):
+def directions(direction, names: tuple[str, ...], n_theta: int | None = None, n_phi: int | None = None,
+               order: int | None = None):
     """Field directions (n, 3) and weights (n,) for "powder", "x", "y", "z" or a 3-vector.
 
     Raises:
@@ -44,7 +45,7 @@ def directions(direction, names: tuple[str, ...], n_theta: int | None = None, n_
     if isinstance(direction, str):
         if direction == "powder":
             n_rot, mirror = field_symmetry(names)
-            return powder_quadrature(n_rot, mirror, n_theta, n_phi)
+            return powder_quadrature(n_rot, mirror, n_theta, n_phi, order)
         if direction not in _AXES:
             raise ParameterError(f"direction must be 'powder', 'x', 'y', 'z' or a 3-vector; got {direction!r}")
         vec = np.array(_AXES[direction])
@@ -83,14 +84,14 @@ def _dir_ops(ion: Ion, dirs: np.ndarray, real: bool):
 class _Model:
     """Prepared per call: Hamiltonians, operators and the powder rule (static numpy where possible)."""
 
-    def __init__(self, ion, params, temps_k, fields_oe, direction, dtype, n_theta, n_phi):
+    def __init__(self, ion, params, temps_k, fields_oe, direction, dtype, n_theta, n_phi, order=None):
         names, values = stevens_params(params)
         self.ion, self.names = ion, names
         self.values = values.reshape((-1, values.shape[-1]))
         self.rdtype = jnp.dtype(dtype or jnp.result_type(values.dtype, jnp.float32))
         self.cdtype = jnp.result_type(self.rdtype, jnp.complex64)
         self.temps, self.fields = _points(temps_k, fields_oe, self.rdtype)
-        self.dirs, self.weights = directions(direction, names, n_theta, n_phi)
+        self.dirs, self.weights = directions(direction, names, n_theta, n_phi, order)
         self.real = is_real(names)
         self.ops, self.real_dir = _dir_ops(ion, self.dirs, self.real)
         self.batch = values.shape[:-1]
@@ -157,7 +158,7 @@ def _evaluate(model: _Model, mean_field, n_iter, budget_bytes, fn_name="magnetiz
 
 def magnetization(ion: Ion, params: Mapping[str, object], temps_k, fields_oe, direction="powder",
                   mean_field=0.0, dtype=None, *, n_theta: int | None = None, n_phi: int | None = None,
-                  n_iter: int = _mf.DEFAULT_ITERATIONS, budget_bytes: float = 256 * 1024**2) -> jnp.ndarray:
+                  order: int | None = None, n_iter: int = _mf.DEFAULT_ITERATIONS, budget_bytes: float = 256 * 1024**2) -> jnp.ndarray:
     """Magnetisation along the field, mu_B per ion, shape S + (n_points,).
 
     Args:
@@ -169,14 +170,15 @@ def magnetization(ion: Ion, params: Mapping[str, object], temps_k, fields_oe, di
         "z", or a 3-vector in the ligand-field frame (normalised here).
       mean_field: lambda in mol/emu (scalar or shape S); see `lfjax.physics.mean_field`.
       dtype: real precision (default: the parameters', at least float32).
-      n_theta, n_phi: powder quadrature (default `sphere.default_rule` for the field's symmetry).
+      n_theta, n_phi: powder product rule (default: `sphere.powder_quadrature` for the field's symmetry).
+      order: Lebedev order of the powder rule (fields without a rotation axis of order >= 3 only).
       n_iter: Newton steps of the mean-field solver.
       budget_bytes: bound on the temporaries of one chunk of parameter sets.
 
     Raises:
       ParameterError: bad direction, parameters, or point shapes.
     """
-    model = _Model(ion, params, temps_k, fields_oe, direction, dtype, n_theta, n_phi)
+    model = _Model(ion, params, temps_k, fields_oe, direction, dtype, n_theta, n_phi, order)
     return _evaluate(model, mean_field, n_iter, budget_bytes)
 
 

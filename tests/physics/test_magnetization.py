@@ -96,6 +96,56 @@ def test_symmetry_reduced_powder_equals_full_hemisphere(preset, x64):
     assert np.allclose(wedge, full, rtol=1e-9), (preset, n_rot, mirror)
 
 
+@pytest.mark.parametrize("preset", ["DE", "general"])
+def test_reduced_lebedev_rule_equals_the_full_lebedev_rule(preset, x64):
+    """The default rule for fields without a 3-fold or higher axis: a Lebedev rule reduced by the sign
+    flips that leave M(b) . b unchanged gives the full-sphere Lebedev sum (numpy, every point)."""
+    from scipy.integrate import lebedev_rule
+
+    er = ion("Er")
+    params = SETS[preset]
+    temps, fields = np.array([2.0, 10.0]), np.array([5e4, 3e4])
+    n_rot, mirror = field_symmetry(tuple(params))
+    dirs, w = powder_quadrature(n_rot, mirror, order=17)
+    full_dirs, full_w = lebedev_rule(17)
+    assert dirs.shape[0] < full_dirs.shape[1] // (8 if (n_rot, mirror) == (2, True) else 2) + 20
+    reduced = magnetization(er, params, temps, fields, order=17)
+    full = sum(wi * brute_moment(er, params, temps, fields, d) for d, wi in zip(full_dirs.T, full_w)) / full_w.sum()
+    assert np.allclose(reduced, full, rtol=1e-10), preset
+
+
+def test_reduced_lebedev_octant_weights_on_boundary_planes():
+    """One octant for real even-q fields: points on the coordinate planes carry their whole orbit."""
+    from scipy.integrate import lebedev_rule
+
+    dirs, w = powder_quadrature(2, True)
+    assert np.all(dirs >= 0) and np.isclose(w.sum(), 1.0)
+    pts, pw = lebedev_rule(41)
+    for f in (lambda d: d[..., 0] ** 4 * d[..., 1] ** 2, lambda d: d[..., 2] ** 8 + d[..., 0] ** 2):
+        assert np.isclose(np.dot(w, f(dirs)), np.dot(pw, f(pts.T)) / pw.sum(), rtol=1e-12)
+    axis = np.all(np.isclose(np.sort(dirs, axis=1), [0, 0, 1]), axis=1)  # x, y, z axes: 6 points -> 3
+    assert axis.sum() == 3 and np.allclose(w[axis], 2 * pw[0] / pw.sum())
+
+
+def test_default_lebedev_rule_within_2e3_for_ising_axes_along_x_y_z(x64):
+    """2 K, 100 Oe to 7 T: DE Ising doublets along z, x, y and D2h fields, default vs order 131."""
+    rng = np.random.default_rng(7)
+    temps, fields = np.array([2.0, 2.0, 2.0]), np.array([100.0, 1e4, 7e4])
+    for name in ("Er", "Dy"):
+        the_ion = ion(name)
+        for d_sign, e_ratio in ((-1, 0.0), (1, 1.0), (1, -1.0)):
+            d = d_sign * rng.uniform(1.0, 6.0, 3)
+            params = {"D": d, "E": e_ratio * d}
+            default = np.asarray(magnetization(the_ion, params, temps, fields))
+            fine = np.asarray(magnetization(the_ion, params, temps, fields, order=131))
+            assert np.max(np.abs(default / fine - 1)) < 2e-3
+        names = ("B20", "B22", "B40", "B42", "B44", "B60", "B62", "B64", "B66")
+        params = _prior_draw(the_ion, names, 300.0, 3, rng)
+        default = np.asarray(magnetization(the_ion, params, temps, fields))
+        fine = np.asarray(magnetization(the_ion, params, temps, fields, order=131))
+        assert np.max(np.abs(default / fine - 1)) < 2e-3
+
+
 def _prior_draw(the_ion, names, scale_k, n, rng):
     from lfjax.physics.operators import operator_stack
 

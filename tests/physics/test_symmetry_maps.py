@@ -194,9 +194,12 @@ def test_non_symmetric_map_changes_single_crystal_data():
     assert np.abs(e0 - e1).max() > 1e-3
 
 
-@pytest.mark.parametrize("name,ion_name", [("D3d", "Er"), ("D4h", "Dy"), ("D3h", "Tm"), ("axial", "Er")])
+@pytest.mark.parametrize("name,ion_name", [("D3d", "Er"), ("D4h", "Dy"), ("D3h", "Tm"), ("axial", "Er"),
+                                           ("DE", "Er"), ("D2h", "Tb"), ("general", "Nd")])
 def test_maps_leave_lfjax_powder_magnetization_unchanged(name, ion_name, x64):
-    """The default powder rule of lfjax.magnetization is itself invariant under these turns about z."""
+    """The default powder rule of lfjax.magnetization is itself invariant under every map: turns about
+    z for the product rules (3-, 4-, 6-fold axes), axis permutations and the 24 cube turns for the
+    reduced Lebedev rule (DE, D2h, general)."""
     from lfjax.physics.magnetization import magnetization
 
     the_ion = ion(ion_name)
@@ -214,8 +217,7 @@ def test_maps_leave_lfjax_powder_magnetization_unchanged(name, ion_name, x64):
 def test_maps_turn_lfjax_single_crystal_magnetization(name, ion_name, x64):
     """M along b for map(theta) equals M along R^T b for theta (lfjax.magnetization, directions as vectors).
 
-    Axis permutations are not symmetries of a finite powder rule, so powder M is compared exactly
-    through these single-crystal identities (and through the group-closed rule above)."""
+    Single-crystal identities behind the powder invariance checked above."""
     from lfjax.physics.magnetization import magnetization
 
     the_ion = ion(ion_name)
