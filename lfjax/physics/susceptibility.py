@@ -15,14 +15,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from lfjax.constants import MUB_OVER_KB_K_PER_OE, NA_MUB2_OVER_KB_EMU_K_PER_MOL, NA_MUB_EMU_PER_MOL
-from lfjax.physics.blocks import chi_axes_axial, is_axial
+from lfjax.physics.blocks import chi_axes_axial, chi_axes_blocks, is_axial
 from lfjax.physics._chunks import DEFAULT_BUDGET_BYTES, map_chunked
 from lfjax.physics._spectral import thermal_mean, van_vleck_ratio
 from lfjax.physics.hamiltonian import hamiltonian, is_real, stevens_params
 from lfjax.physics.ions import Ion
 from lfjax.physics.second_order import chi_t_powder_de
 from lfjax.physics.operators import spin_matrices
-from lfjax.physics.sphere import hemisphere_quadrature
+from lfjax.physics.sphere import field_symmetry, hemisphere_quadrature
 
 
 def _temps(temps_k, dtype):
@@ -78,12 +78,29 @@ def chi_axes(ion: Ion, params: Mapping[str, object], temps_k, dtype=None,
                           budget_bytes)
         return out.reshape(batch + out.shape[1:])
 
-    def fn(values):
+    def general(values, temps):
         h = hamiltonian(ion, dict(zip(names, jnp.moveaxis(values, -1, 0))), dtype=rdtype)
         return _van_vleck_axes(ion, h, temps)
 
-    out = map_chunked(fn, (flat,), per_item, budget_bytes)
+    n_rot = field_symmetry(names)[0]
+    path = _blocks_exact_jvp(ion, names, n_rot, general) if n_rot >= 3 else general
+    fn = lambda values: path(values, temps)  # noqa: E731  (n blocks by m mod n for n >= 3, `blocks`)
+    out = map_chunked(fn, (flat.astype(rdtype),), per_item, budget_bytes)
     return out.reshape(batch + out.shape[1:])
+
+
+def _blocks_exact_jvp(ion: Ion, names, n_rot: int, exact):
+    """(values (n, n_p), temps (n_T,)) -> chi axes from the block path, with `exact`'s derivatives."""
+
+    @jax.custom_jvp
+    def fast(values, temps):
+        return chi_axes_blocks(ion, names, values, temps, n_rot)
+
+    @fast.defjvp
+    def _jvp(primals, tangents):
+        return fast(*primals), jax.jvp(exact, primals, tangents)[1]
+
+    return fast
 
 
 def chi_powder_finite_field(
@@ -161,7 +178,8 @@ def chi_t_powder(ion: Ion, params: Mapping[str, object], temps_k, field_oe=0.0, 
     At zero field, parameters with only second-order terms B20, B22 (or D, E) take the two-block
     tridiagonal path (`second_order.chi_t_powder_de`, Kramers ions in float32, as accurate as the
     general path) with the general path's exact derivatives; axial terms only take the diagonal
-    path (`blocks`); every other set takes the general Van Vleck path (`chi_axes`). All of them
+    path (`blocks`); terms with every q a multiple of n >= 3 (D3d, D4h, D3h presets) take the
+    n-block path (`blocks.chi_axes_blocks`, general-path derivatives); every other set takes the general Van Vleck path (`chi_axes`). All of them
     run large batches in chunks whose temporaries stay within `budget_bytes`.
     """
     temps = jnp.asarray(temps_k)
