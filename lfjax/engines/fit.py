@@ -207,16 +207,29 @@ def _distinct_rows(theta, obj, rel: float = 1e-7) -> np.ndarray:
     return np.asarray(kept or [0])
 
 
-def errors_from_jacobian(jac: np.ndarray, objective: float) -> np.ndarray:
-    """1-sigma errors sqrt(diag((J^T J)^-1) s^2), s^2 = max(1, objective / (N - p)); NaN if singular."""
+def errors_from_jacobian(jac: np.ndarray, objective: float, rcond: float = 1e-10) -> np.ndarray:
+    """1-sigma errors sqrt(diag((J^T J)^-1) s^2), s^2 = max(1, objective / (N - p)).
+
+    Columns are normalised first. A zero column (e.g. E at E = 0, where the curve is even in E)
+    and directions of J^T J with eigenvalue below rcond x the largest are undetermined: the
+    inverse is taken on the others, and a parameter with weight > 1e-6 on an undetermined
+    direction gets NaN.
+    """
     n, p = jac.shape
     s2 = max(1.0, objective / max(n - p, 1))
-    try:
-        cov = np.linalg.inv(jac.T @ jac)
-    except np.linalg.LinAlgError:
-        return np.full(p, np.nan)
-    diag = np.diag(cov)
-    return np.where(diag > 0, np.sqrt(np.abs(diag) * s2), np.nan)
+    norms = np.linalg.norm(jac, axis=0)
+    live = norms > 1e-9 * max(float(norms.max()), 1e-300)
+    out = np.full(p, np.nan)
+    if not live.any():
+        return out
+    jn = jac[:, live] / norms[live]  # columns of unit norm: the eigenvalue cut is scale-free
+    w, v = np.linalg.eigh(jn.T @ jn)
+    small = w <= rcond * max(float(w.max()), 1e-300)
+    inv = np.where(small, 0.0, 1.0 / np.where(small, 1.0, w))
+    var = (v**2) @ inv
+    undetermined = (v[:, small] ** 2).sum(axis=1) > 1e-6
+    out[live] = np.where(undetermined, np.nan, np.sqrt(var * s2) / norms[live])
+    return out
 
 
 def _solutions(problem, theta, ok, obj, rss, jac, jdata, within) -> tuple[Solution, ...]:

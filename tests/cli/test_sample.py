@@ -1,0 +1,51 @@
+"""`lfjax sample`: a tiny run writes samples.csv, result.json and figures; bad input exits 2 with nothing written."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from typer.testing import CliRunner
+
+import lfjax
+from lfjax.cli.main import app
+
+runner = CliRunner()
+ION = lfjax.ion("Er3+")
+
+
+def _table(tmp_path, d=-7.0, e=0.5, n=12):
+    temps = np.geomspace(2.0, 300.0, n)
+    with jax.enable_x64(True):
+        chi = np.asarray(lfjax.chi(ION, {"D": d, "E": e}, jnp.asarray(temps), 0.0))
+    path = tmp_path / "de.csv"
+    noise = 1 + 0.003 * np.random.default_rng(0).standard_normal(n)
+    np.savetxt(path, np.c_[temps, chi * noise], delimiter=",", header="T_K,chi_emu_per_mol", comments="")
+    return path
+
+
+def test_sample_writes_outputs(tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["sample", str(_table(tmp_path)), "--preset", "DE", "--particles", "96",
+                              "--mcmc-steps", "2", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    header = (out / "samples.csv").read_text().splitlines()[0]
+    assert header == "D,E,chi_dia_emu_per_mol,f_m"
+    samples = np.loadtxt(out / "samples.csv", delimiter=",", skiprows=1)
+    assert samples.shape == (96, 4)
+    assert np.all(samples[:, 1] <= np.abs(samples[:, 0]) / 3 + 1e-9)  # folded to the canonical wedge
+    result = json.loads((out / "result.json").read_text())
+    assert result["diagnostics"]["betas"][-1] == 1.0
+    assert {r["name"] for r in result["posterior"]} == {"D", "E", "chi_dia_emu_per_mol", "f_m"}
+    assert result["p_d_negative"] > 0.5
+    assert (out / "corner.png").stat().st_size > 0 and (out / "band_1.png").stat().st_size > 0
+
+
+def test_sample_unknown_preset_exits_2_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["sample", str(_table(tmp_path)), "--preset", "nonsense", "--out", str(out)])
+    assert res.exit_code == 2
+    assert "nonsense" in res.output and len(res.output.strip().splitlines()) == 1
+    assert not out.exists()
