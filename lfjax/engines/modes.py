@@ -71,7 +71,7 @@ def distinct_optima(problem: lk.Problem, theta, obj, candidates, errors, jdata, 
         same = False
         for j in kept:
             diff = np.abs(imgs - theta[j][:k])
-            err = np.nan_to_num(errors[j][:k], nan=0.0)
+            err = np.where(np.isfinite(errors[j][:k]), errors[j][:k], 0.0)
             if np.any(np.linalg.norm(diff / scale, axis=-1) < radius) or np.any(np.all(diff <= err, axis=-1)):
                 same = True
                 break
