@@ -65,11 +65,18 @@ def _rw_step(rng_key, state, logdensity_fn, chol):
                   lambda key, x: chol @ jax.random.normal(key, x.shape, x.dtype))
 
 
-@functools.partial(jax.jit, static_argnames=("problem", "target_ess", "n_mcmc"))
-def _smc_step(problem, key, state, chol, data, target_ess, n_mcmc):
-    """One adaptive tempered SMC step; returns (state, ess of the increment, acceptance, log Z increment)."""
+@functools.partial(jax.jit, static_argnames=("problem", "target_ess", "n_mcmc", "reference"))
+def _smc_step(problem, key, state, chol, data, target_ess, n_mcmc, reference=None):
+    """One adaptive tempered SMC step; returns (state, ess of the increment, acceptance, log Z increment).
+
+    With `reference` (a function theta -> log r(theta), r a normalised density) the tempered
+    path runs from r to the posterior: r^(1 - beta) (prior x L)^beta.
+    """
     loglik = lambda t: lk.log_likelihood(problem, t, data)
     logprior = lambda t: lk.log_prior(problem, t)
+    if reference is not None:
+        loglik = lambda t: lk.log_likelihood(problem, t, data) + lk.log_prior(problem, t) - reference(t)
+        logprior = reference
     kernel = blackjax.smc.adaptive_tempered.build_kernel(
         logprior, loglik, _rw_step, rw_init, resampling.systematic, target_ess)
     ll_before = jax.vmap(loglik)(state.particles)
@@ -109,6 +116,8 @@ def run_sample(
     target_ess: float = 0.5,
     seed: int = 0,
     max_steps: int = MAX_STEPS,
+    init_particles=None,
+    log_reference=None,
 ) -> Posterior:
     """Adaptive tempered SMC from the prior to the posterior (see the module docstring). float64.
 
@@ -117,20 +126,23 @@ def run_sample(
         noise integrated out).
       n_particles: N; n_mcmc: random-walk steps per tempering step; target_ess: fraction of N
         kept by each reweighting; seed: the one key of the run; max_steps: give-up bound.
+      init_particles: (N, n_theta) draws of a normalised density r (e.g. an amortized proposal)
+        to start from instead of the prior, with `log_reference` = log r (a hashable jax
+        function of one theta); the path then tempers from r to the posterior.
     """
     t0 = time.perf_counter()
     key = jax.random.key(seed)
     with jax.enable_x64(True):
         jdata = lk.to_jax(data)
         key, k_init = jax.random.split(key)
-        particles = lk.draw_prior(problem, k_init, n_particles)
+        particles = lk.draw_prior(problem, k_init, n_particles) if init_particles is None else jnp.asarray(init_particles)
         state = blackjax.smc.tempered.init(particles)
         scale, betas, esses, accs, log_z = 1.0, [], [], [], 0.0
         for step in range(max_steps):
             p = np.asarray(state.particles)
             chol = _proposal_chol(p, np.asarray(state.weights), scale)
             state, ess, acc, dlogz = _smc_step(problem, jax.random.fold_in(key, step), state, jnp.asarray(chol),
-                                               jdata, target_ess, n_mcmc)
+                                               jdata, target_ess, n_mcmc, log_reference)
             acc = float(acc)
             betas.append(float(state.tempering_param))
             esses.append(float(ess))
@@ -139,7 +151,7 @@ def run_sample(
             scale = float(np.clip(scale * np.exp(2.0 * (acc - 0.25)), 0.05, 4.0))
             if betas[-1] >= 1.0 - 1e-12:
                 break
-        idx = resampling.systematic(jax.random.fold_in(key, max_steps + 1), state.weights, n_particles)
+        idx = resampling.systematic(jax.random.fold_in(key, max_steps + 1), state.weights, particles.shape[0])
         samples = np.asarray(state.particles)[np.asarray(idx)]
         ll = np.asarray(_loglik_batch(problem, jnp.asarray(samples), jdata))
     return Posterior(problem=problem, samples=samples, log_likelihood=ll, betas=np.asarray(betas),

@@ -110,6 +110,24 @@ def _sample(net: VAEFlow, fold_canonical: bool, n: int, params, norm_tree, chi_t
     return jnp.concatenate([de, theta[..., 2:]], axis=-1)
 
 
+@functools.partial(jax.jit, static_argnames=("net", "n_chi"))
+def _log_prob(net: VAEFlow, params, norm_tree, chi_t, theta, maps, n_chi: int = -1):
+    """log q(theta | curve) of the symmetrised draws of `_sample`, theta (n, n_theta) physical units.
+
+    The draw is g . fold(u) with g uniform over the G maps (|det g| = 1 for every map), so
+    q(theta) = (1/G) sum_g p_flow(standardise(g theta)) / prod(theta_std).
+    """
+    norm = _norm(norm_tree, n_chi)
+    x = _features(norm, chi_t)
+    p = maps.shape[-1]
+    imgs = jnp.einsum("gij,nj->gni", maps, theta[:, :p])
+    full = jnp.concatenate([imgs, jnp.broadcast_to(theta[None, :, p:], imgs.shape[:2] + theta[:, p:].shape[1:])], -1)
+    lp = net.apply(params, norm.standardise_theta(full), x, method=net.log_prob)  # (G, n)
+    log_det = jnp.log(jnp.abs(jnp.linalg.det(maps)))[:, None]
+    out = jax.nn.logsumexp(lp + log_det, axis=0) - jnp.log(maps.shape[0])
+    return out - jnp.sum(jnp.log(jnp.asarray(norm.theta_std, theta.dtype)))
+
+
 @functools.partial(jax.jit, static_argnames=("config_data", "n"))
 def prior_batch(key, config_data: DataConfig, n: int) -> dict:
     """n simulated measurements of the prior and error model of `config_data` (`data.stream.make_batch`)."""
@@ -187,6 +205,22 @@ class TrainedModel:
         if chi_t.ndim != 1:
             raise ModelMismatchError(f"sample expects one curve of shape ({self.temps_k.size},); got {chi_t.shape}")
         return self.sample_batch(chi_t[None], n, key=key)[0]
+
+    def log_prob(self, chi_t, theta) -> np.ndarray:
+        """log q(theta | chi_t) (n,) of draws theta (n, n_theta) in physical units (`theta_names`).
+
+        The density of `sample`'s symmetrised draws: the flow's density averaged over the
+        model's symmetry group (see `_log_prob`), in nats per unit of each physical column.
+        """
+        from lfjax.data.prior import symmetry_group
+
+        chi_t = self._check(chi_t)
+        theta = np.asarray(theta, np.float32)
+        if chi_t.ndim != 1 or theta.ndim != 2 or theta.shape[1] != len(self.theta_names):
+            raise ModelMismatchError(f"log_prob expects one curve ({self.n_points},) and theta (n, "
+                                     f"{len(self.theta_names)}); got {chi_t.shape} and {theta.shape}")
+        maps = jnp.asarray(symmetry_group(self.config.data).maps, jnp.float32)
+        return np.asarray(_log_prob(self._net, self._params, self._norm_tree, chi_t, theta, maps, n_chi=self._n_chi))
 
     @functools.cached_property
     def _bank(self) -> dict[str, np.ndarray]:
