@@ -29,7 +29,7 @@ from lfjax.physics._chunks import map_chunked
 from lfjax.physics._spectral import thermal_mean, van_vleck_ratio
 from lfjax.physics.hamiltonian import hamiltonian, is_real, stevens_params
 from lfjax.physics.ions import Ion
-from lfjax.physics.operators import spin_matrices
+from lfjax.physics.operators import parse_stevens_name, spin_matrices
 from lfjax.physics.sphere import field_symmetry, powder_quadrature
 
 _AXES = {"x": (1.0, 0.0, 0.0), "y": (0.0, 1.0, 0.0), "z": (0.0, 0.0, 1.0)}
@@ -73,12 +73,30 @@ def _points(temps_k, fields_oe, dtype):
     return jnp.broadcast_to(temps, shape), jnp.broadcast_to(fields, shape)
 
 
-def _dir_ops(ion: Ion, dirs: np.ndarray, real: bool):
-    """J . b per direction, and which directions can stay real (b_y = 0 for a real H)."""
+def _dir_ops(ion: Ion, dirs: np.ndarray, real: bool, names: tuple[str, ...]):
+    """J . b per direction, which directions are real, and a sign per parameter for each direction.
+
+    For a real field (q >= 0 only) with every q a multiple of n >= 2, a direction at azimuth
+    k pi / n lies on a mirror plane: the turn by -k pi / n about z takes it into the xz plane
+    (b_y = 0, real J . b) and takes B_kq to (-1)^(q k / n) B_kq (still real), leaving M . b
+    unchanged. Such directions are replaced by their turned images with those signs; the rest keep
+    sign +1 and stay complex unless b_y = 0.
+    """
     j_ops = np.stack(spin_matrices(ion.j))
+    qs = np.array([parse_stevens_name(nm)[1] for nm in names])
+    signs = np.ones((dirs.shape[0], len(names)))
+    n_rot = field_symmetry(names)[0]
+    if real and n_rot >= 2:
+        dirs = dirs.copy()
+        rho = np.hypot(dirs[:, 0], dirs[:, 1])
+        k = np.arctan2(dirs[:, 1], dirs[:, 0]) / (np.pi / n_rot)
+        turn = (dirs[:, 1] != 0.0) & (np.abs(k - np.round(k)) < 1e-9)
+        k = np.round(k).astype(int)
+        signs[turn] = (-1.0) ** ((qs[None, :] * k[turn, None]) // n_rot)
+        dirs[turn] = np.stack([rho[turn], np.zeros(turn.sum()), dirs[turn, 2]], -1)
     ops = np.einsum("da,aij->dij", dirs, j_ops)
     real_dir = (dirs[:, 1] == 0.0) & real
-    return ops, real_dir
+    return ops, real_dir, signs
 
 
 class _Model:
@@ -93,7 +111,7 @@ class _Model:
         self.temps, self.fields = _points(temps_k, fields_oe, self.rdtype)
         self.dirs, self.weights = directions(direction, names, n_theta, n_phi, order)
         self.real = is_real(names)
-        self.ops, self.real_dir = _dir_ops(ion, self.dirs, self.real)
+        self.ops, self.real_dir, self.signs = _dir_ops(ion, self.dirs, self.real, names)
         self.batch = values.shape[:-1]
 
     def hamiltonian(self, values, dtype):
@@ -102,12 +120,14 @@ class _Model:
         return h.astype(dtype)
 
     def groups(self):
-        """(ops, weights, dtype) for the real and the complex directions (either may be empty)."""
+        """(ops, weights, dtype, signs) per set of directions with one dtype (real or complex) and one
+        parameter sign vector (`_dir_ops`)."""
         out = []
         for mask, dtype in ((self.real_dir, self.rdtype), (~self.real_dir, self.cdtype)):
-            if np.any(mask):
-                ops = self.ops[mask].real if dtype == self.rdtype else self.ops[mask]
-                out.append((jnp.asarray(ops, dtype), self.weights[mask], dtype))
+            for signs in np.unique(self.signs[mask], axis=0):
+                sub = mask & np.all(self.signs == signs, axis=1)
+                ops = self.ops[sub].real if dtype == self.rdtype else self.ops[sub]
+                out.append((jnp.asarray(ops, dtype), self.weights[sub], dtype, signs))
         return out
 
 
@@ -143,12 +163,13 @@ def _evaluate(model: _Model, mean_field, n_iter, budget_bytes, fn_name="magnetiz
         lam = jnp.broadcast_to(jnp.asarray(mean_field, model.rdtype), model.batch).reshape(n)
     total = jnp.zeros((n, model.temps.size), model.rdtype)
     dim = model.ion.dim
-    for ops, weights, dtype in model.groups():
+    for ops, weights, dtype, signs in model.groups():
         itemsize = jnp.dtype(dtype).itemsize
         per_item = model.temps.size * ops.shape[0] * dim * dim * itemsize * 8 * (1 if lam is None else 2)
 
-        def fn(values, *ll, ops=ops, weights=weights, dtype=dtype):
-            return _moment_flat(model.ion, model.hamiltonian(values, dtype), ll[0] if ll else None, model.temps,
+        def fn(values, *ll, ops=ops, weights=weights, dtype=dtype, signs=signs):
+            h = model.hamiltonian(values * jnp.asarray(signs, values.dtype), dtype)
+            return _moment_flat(model.ion, h, ll[0] if ll else None, model.temps,
                                 model.fields, ops, weights, n_iter)
 
         args = (model.values,) if lam is None else (model.values, lam)

@@ -40,7 +40,9 @@ def test_single_crystal_matches_exact_diagonalisation(name, x64):
     temps = np.array([2.0, 2.0, 2.0, 5.0, 20.0, 150.0])  # an M(H) sweep at 2 K, then M(T) at 1 T
     fields = np.array([100.0, 1e4, 7e4, 1e4, 1e4, 1e4])
     for params in SETS.values():
-        for direction, vec in (("x", (1, 0, 0)), ("z", (0, 0, 1)), ((1.0, -2.0, 0.5), (1.0, -2.0, 0.5))):
+        mirror = (np.cos(np.pi / 3), np.sin(np.pi / 3), 0.4)  # a mirror plane of D3d, turned to xz
+        for direction, vec in (("x", (1, 0, 0)), ("y", (0, 1, 0)), ("z", (0, 0, 1)), (mirror, mirror),
+                               ((1.0, -2.0, 0.5), (1.0, -2.0, 0.5))):
             got = np.asarray(magnetization(the_ion, params, temps, fields, direction=direction))
             want = brute_moment(the_ion, params, temps, fields, vec)
             assert np.allclose(got, want, rtol=1e-6, atol=1e-12), (name, params, direction)
