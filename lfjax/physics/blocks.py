@@ -8,8 +8,8 @@ m +- 1 only, so the Van Vleck sums (see `_spectral`) reduce to O(N) terms per te
   R_x = R_y = 2 sum_m |<m+1|J_x|m>|^2 g(x_m, x_{m+1}) / Z,   |<m+1|J_x|m>|^2 = (J(J+1) - m(m+1)) / 4,
 with x_m = (E_m - E_min) / T, w_m = exp(-x_m), Z = sum_m w_m and
 g(a, b) = -f[a, b] = exp(-min(a, b)) (1 - exp(-|a - b|)) / |a - b| (-> w at a = b), the same
-degeneracy-safe divided difference as the general path, so values agree to round-off and
-derivatives (plain autodiff of smooth functions) stay finite at degeneracies.
+degeneracy-safe divided difference as the general path (evaluated from the w's, `_g_pairs`), so
+values agree to round-off and derivatives (plain autodiff) stay finite at degeneracies.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from lfjax.constants import NA_MUB2_OVER_KB_EMU_K_PER_MOL
-from lfjax.physics._spectral import _phi
 from lfjax.physics.ions import Ion
 from lfjax.physics.operators import operator_stack, parse_stevens_name, spin_matrices
 
@@ -42,8 +41,7 @@ def chi_axes_axial(ion: Ion, names: tuple[str, ...], values, temps) -> jnp.ndarr
     z = jnp.sum(w, axis=-1)
     m = ion.j - np.arange(ion.dim)
     r_z = jnp.einsum("...tm,m->...t", w, jnp.asarray(m**2, values.dtype)) / z
-    a, b = x[..., :-1], x[..., 1:]
-    g = jnp.exp(-jnp.minimum(a, b)) * _phi(jnp.abs(a - b))
+    g = _g_pairs(w[..., :-1], w[..., 1:], x[..., :-1], x[..., 1:])
     ladder = (ion.j * (ion.j + 1) - m[1:] * (m[1:] + 1)) / 4  # |<m+1|J_x|m>|^2 for m = J-1, ..., -J
     r_x = 2 * jnp.einsum("...tm,m->...t", g, jnp.asarray(ladder, values.dtype)) / z
     ratio = jnp.stack([r_x, r_x, r_z], axis=-1)

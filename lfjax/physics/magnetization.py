@@ -5,7 +5,8 @@ For a field B (Oe) along the unit vector b, the ion's Hamiltonian is H_LF + g mu
 levels at temperature T (`_spectral.thermal_mean`: one diagonalisation per (point, direction),
 degeneracy-safe derivatives). A powder is the average of M over b on the irreducible wedge of
 the sphere that the ligand field's symmetry leaves (`sphere.powder_quadrature`); directions in the
-xz plane of a real ligand field are diagonalised in real arithmetic. With a mean field lambda
+xz plane of a real ligand field, and those on its mirror planes (azimuth k pi / n, turned into the xz
+plane with B_kq -> (-1)^(qk/n) B_kq), are diagonalised in real arithmetic. With a mean field lambda
 (mol/emu) the moment is solved self-consistently along each direction before averaging
 (`mean_field`). chi = M / H in emu/mol (N_A mu_B = 5584.939 emu/mol per mu_B/ion); at H = 0 it is
 the Van Vleck limit b . chi_0 . b, with chi_0 / (1 - lambda chi_0) per direction under a mean field.
