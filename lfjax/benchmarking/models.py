@@ -155,7 +155,8 @@ def run_model_rows(n_chi: int = 4096, n_mh: int = 64, n_loop: int = 32, n_loop_m
     loop_secs = time.perf_counter() - t0
     rows["mh_powder_D3d"] = {
         "model": "D3d", "parameters": list(names), "quantity": "powder M(H), 2 K, 20 fields 0.35-7 T",
-        "quadrature": {"n_theta": n_theta, "n_phi": n_phi, "lfjax_directions": "symmetry wedge",
+        "quadrature": {"n_theta": n_theta, "n_phi": n_phi,
+                       "lfjax_directions": "symmetry wedge, mirror-plane directions in real arithmetic",
                        "baselines_directions": f"full hemisphere {n_theta} x {n_phi}"},
         "lfjax": _entry(n_mh, secs, out[:4], ref, first_call_s=first),
         "plain_jnp": _entry(n_mh, plain_secs, plain_out[:4], ref, first_call_s=plain_first),
