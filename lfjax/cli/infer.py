@@ -49,6 +49,7 @@ def infer(
     particles: Annotated[int, typer.Option(help="Sets: SMC particles.")] = 1000,
     mean_field: Annotated[Optional[bool], typer.Option("--mean-field/--no-mean-field", help="Sets: fit the mean field lambda.")] = None,
     noise: Annotated[Optional[float], typer.Option(help="Sets: relative noise of every curve (default: given, else integrated out).")] = None,
+    refine: Annotated[bool, typer.Option("--refine/--no-refine", help="Sets: refine the posterior modes by least squares.")] = True,
     mass_mg: ro.MassMg = None,
     molar_mass: ro.MolarMass = None,
     ions_per_formula: Annotated[Optional[float], typer.Option(help="Magnetic ions per formula unit (chi is divided by it; default 1, or the set file's).")] = None,
@@ -73,7 +74,7 @@ def infer(
             "quantity": quantity, "units": units, "field_oe": field_oe, "format": None if format == "auto" else format}
     config = SetInferConfig(data=tuple(data), model=model, samples=samples, seed=seed, route=route, min_ess=min_ess,
                             min_ess_fraction=min_ess_fraction, smc_particles=particles, mean_field=mean_field,
-                            noise=noise, read_options=tuple((k, v) for k, v in read.items() if v is not None))
+                            noise=noise, refine=refine, read_options=tuple((k, v) for k, v in read.items() if v is not None))
     result = run_infer_set(config)
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
@@ -90,7 +91,7 @@ def infer(
         typer.echo(f"{r['name']:>24} {r['mean']:11.4g} {r['sd']:10.3g} {r['q05']:11.4g} {r['q95']:11.4g} {r['width_ratio']:10.3f}")
     typer.echo("posterior predictive rms misfit: " + ", ".join(f"{k} {v:.2f} %" for k, v in obj["predictive_rms_rel_percent"].items()))
     names = result.problem.theta_names
-    for i, (s, mass) in enumerate(zip(result.fit.solutions, result.posterior_mass), 1):
+    for i, (s, mass) in enumerate(zip(result.fit.solutions if result.fit else (), result.posterior_mass), 1):
         cells = ", ".join(f"{n}={v:.4g}±{e:.2g}" for n, v, e in zip(names, s.theta, s.errors))
         typer.echo(f"  solution {i}: {cells}; rms {100 * s.rms_rel_overall:.2f} %, dlogL {s.dlogL:.2f}, mass {mass:.2f}")
     typer.echo(f"wrote {', '.join(p.name for p in paths)} to {out}/ ({result.timings_s['total']:.1f} s)", err=True)

@@ -54,6 +54,7 @@ class SetInferConfig:
     noise: float | None = None
     starts: int = 8
     max_modes: int = 6
+    refine: bool = True
     read_options: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self):
@@ -239,12 +240,12 @@ def run_infer_set(config: SetInferConfig, model=None) -> SetInferResult:
     folded = fold_samples(problem, samples)
     clock["posterior"] = time.perf_counter()
     starts = mode_starts(problem, folded, log_post, config.max_modes)
-    fit = run_fit(problem, data, n_starts=config.starts, seed=config.seed, extra_starts=starts)
+    fit = run_fit(problem, data, n_starts=config.starts, seed=config.seed, extra_starts=starts) if config.refine else None
     clock["refine"] = time.perf_counter()
     names = ("load_model", "read_and_check", "importance", "posterior", "refine")
     marks = list(clock.values())
     timings = {n: b - a for n, a, b in zip(names, marks[:-1], marks[1:])} | {"total": marks[-1] - marks[0]}
     return SetInferResult(config=config, model_name=str(config.model), measurement_set=mset, problem=problem,
                           data=data, observed=obs, ood=ood, importance=imp, route=route, smc=smc, samples=samples,
-                          folded=folded, fit=fit, posterior_mass=masses(problem, folded, fit.solutions),
+                          folded=folded, fit=fit, posterior_mass=masses(problem, folded, fit.solutions if fit else ()),
                           warnings=tuple(warnings), timings_s=timings)

@@ -52,7 +52,9 @@ def posterior_table(result) -> list[dict]:
 def result_dict(result, table, rms) -> dict:
     """JSON-ready result (see the module docstring)."""
     imp, obs = result.importance, result.observed
-    fit = rep.fit_result_dict(result.fit, result.measurement_set)
+    fit = rep.fit_result_dict(result.fit, result.measurement_set) if result.fit is not None else {
+        "solutions": [], "spec": result.problem.spec.to_dict(), "measurement_set": result.measurement_set.to_dict(),
+        "curves": [{"label": c.label, "kind": c.kind, "n_points": c.n, "noise_rel": c.noise} for c in result.problem.curves]}
     ood = {k: (v if k == "thresholds" else (bool(np.asarray(v)) if k == "flagged" else float(np.asarray(v))))
            for k, v in result.ood.items()}
     out = {
@@ -111,7 +113,7 @@ def write_outputs(result, out_dir) -> tuple[list[Path], dict]:
         "corner.png": _fig(rep.corner_figure(p.theta_names, result.folded)),
     }
     fits = None
-    if result.fit.solutions:
+    if result.fit is not None and result.fit.solutions:
         fits = rep.predictions(p, result.data, np.stack([s.theta for s in result.fit.solutions[:5]]))
     for i in range(len(p.curves)):
         bands = np.quantile(preds[i], [0.05, 0.5, 0.95], axis=0)
