@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-import jax
+# The same XLA CPU setting as the `lfjax` command (lfjax/cli/main.py), before JAX starts.
+if "xla_cpu_enable_concurrency_optimized_scheduler" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_enable_concurrency_optimized_scheduler=false").strip()
+
+import jax  # noqa: E402
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
