@@ -7,7 +7,7 @@ same batches.
 Simulator paths for the powder chi T curve (float32 in training; each agrees with float64 to
 ~1e-6 relative on prior draws, tested):
 - DE at zero field: the two-block tridiagonal path `chi_t_powder_de`;
-- axial (B20, B40, B60 only) at zero field: the diagonal Van Vleck sums of `data.axial`
+- axial (B20, B40, B60 only) at zero field: the diagonal Van Vleck sums of `physics.blocks`
   (no eigh; with a mean field the exact per-direction correction, Gauss-Legendre over cos theta);
 - any other model at zero field: the general Van Vleck path `chi_t_powder` (one eigh per curve),
   or `lfjax.physics.chi` with a mean field;
@@ -28,9 +28,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from lfjax.constants import NA_MUB_EMU_PER_MOL
-from lfjax.data.axial import AXIAL_NAMES, chi_t_axes_axial
 from lfjax.data.config import DataConfig
 from lfjax.data.prior import model_spec_of, n_model_params, sample_theta
+from lfjax.physics.blocks import chi_axes_axial
+from lfjax.physics.blocks import is_axial as _axial_names
 from lfjax.physics.error_model import apply_errors_chi_t
 from lfjax.physics.ions import ion as make_ion
 from lfjax.physics.second_order import chi_t_powder_de
@@ -56,7 +57,7 @@ def is_axial(cfg: DataConfig) -> bool:
     if cfg.is_de:
         return False
     spec = model_spec_of(cfg)
-    return set(spec.stevens_names) <= set(AXIAL_NAMES) and np.allclose(spec.constraint_array(), np.eye(spec.n_params))
+    return _axial_names(spec.stevens_names) and np.allclose(spec.constraint_array(), np.eye(spec.n_params))
 
 
 def _axial_mean_field_chi_t(xx_t, zz_t, lam, temps):
@@ -101,8 +102,10 @@ def _chi_t_general(cfg: DataConfig, theta, dtype) -> jnp.ndarray:
     lam = _lambda(cfg, theta)
     if cfg.field_oe == 0 and is_axial(cfg):
         p = _params(cfg, theta)
-        zero = jnp.zeros(theta.shape[:1], dtype)
-        xx_t, zz_t = chi_t_axes_axial(the_ion, *(p.get(n, zero) for n in AXIAL_NAMES), temps_np, dtype=dtype)
+        names = tuple(p)
+        values = jnp.stack([p[n].astype(dtype) for n in names], axis=-1)
+        axes_t = chi_axes_axial(the_ion, names, values, temps) * temps[:, None]  # (B, n_T, 3), emu K/mol
+        xx_t, zz_t = axes_t[..., 0], axes_t[..., 2]
         if lam is None:
             return (2.0 * xx_t + zz_t) / 3.0
         return _axial_mean_field_chi_t(xx_t, zz_t, lam.astype(dtype), temps)

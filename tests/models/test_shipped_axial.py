@@ -4,6 +4,8 @@ import json
 from pathlib import Path
 
 import numpy as np
+
+import lfjax
 import pytest
 
 from lfjax.models.trained import load_model, shipped_model_path, shipped_models
@@ -21,9 +23,7 @@ def test_shipped_axial_model(name, ion):
     assert cfg_lib.load(shipped_model_path(name) / "config.toml") == cfg_lib.load(REPO / "configs" / f"{name}.toml")
     assert not (next((shipped_model_path(name) / "checkpoints").iterdir()) / "opt_state").exists()
     # a free-ion-like curve (tiny ligand field): chi T near 11.48 (Er) / 14.17 (Dy) emu K/mol at 300 K
-    from lfjax.data.axial import chi_t_powder_axial
-
-    chi_t = np.asarray(chi_t_powder_axial(model.ion, -2.0, 0.005, 1e-4, model.temps_k))
+    chi_t = np.asarray(lfjax.chi_t_powder(model.ion, {"B20": -2.0, "B40": 0.005, "B60": 1e-4}, model.temps_k))
     draws = model.sample(chi_t, 400, key=0)
     assert draws.shape == (400, 5) and np.all(np.isfinite(draws))
     assert abs(np.median(draws[:, 4]) - 1.0) < 0.05 and abs(np.median(draws[:, 3])) < 0.004
