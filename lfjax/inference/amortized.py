@@ -111,11 +111,21 @@ class SetInferResult:
 
 
 @functools.partial(jax.jit, static_argnames=("problem",))
-def _log_target(problem, theta, data):
-    """(n,) log prior + log likelihood of each row of theta (n, n_theta)."""
-    one = lambda t: lk.log_prior(problem, t) + lk.log_likelihood(problem, t, data)
-    out = jax.lax.map(one, theta, batch_size=LOG_TARGET_BATCH)  # bounded memory for M(H) curves
+def _log_target_batch(problem, theta, data):
+    """(B,) log prior + log likelihood of each row of theta (B, n_theta)."""
+    out = jax.vmap(lambda t: lk.log_prior(problem, t) + lk.log_likelihood(problem, t, data))(theta)
     return jnp.where(jnp.isnan(out), -jnp.inf, out)
+
+
+def _log_target(problem, theta, data) -> np.ndarray:
+    """(n,) log prior + log likelihood, in fixed batches of LOG_TARGET_BATCH rows (one compilation, bounded memory)."""
+    theta = np.asarray(theta, np.float64)
+    n = theta.shape[0]
+    pad = (-n) % LOG_TARGET_BATCH
+    padded = np.concatenate([theta, np.repeat(theta[:1], pad, axis=0)]) if pad else theta
+    out = [np.asarray(_log_target_batch(problem, jnp.asarray(padded[i:i + LOG_TARGET_BATCH]), data))
+           for i in range(0, padded.shape[0], LOG_TARGET_BATCH)]
+    return np.concatenate(out)[:n]
 
 
 def importance_weights(problem: lk.Problem, data, theta: np.ndarray, log_q: np.ndarray) -> Importance:

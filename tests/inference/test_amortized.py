@@ -105,6 +105,7 @@ def test_observed_curve_picks_the_field_closest_to_the_models(tmp_path, model):
         prop.observed_curve(read_measurement_set(_set(narrow, t_lo=40.0)), model)
 
 
+@pytest.mark.slow
 def test_route_switches_to_smc_where_the_ess_is_low_and_result_json_records_it(tmp_path, model):
     from lfjax.inference.amortized_report import write_outputs
 
