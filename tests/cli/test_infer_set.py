@@ -5,6 +5,7 @@ from pathlib import Path
 
 import jax
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from lfjax.cli.infer import _is_single_file_de
@@ -36,6 +37,7 @@ def test_routes_of_the_command():
     assert not _is_single_file_de([Path("a.dat")], "er3_axial")
 
 
+@pytest.mark.slow
 def test_infer_set_writes_the_route_and_the_ess(tmp_path):
     out = tmp_path / "out"
     res = runner.invoke(app, ["infer", str(_set(tmp_path)), "--samples", "100", "--route", "importance",

@@ -39,6 +39,7 @@ def _set(tmp_path, n=24, field_oe=1000.0, t_lo=1.8):
     return toml
 
 
+@pytest.mark.slow
 def test_log_prob_is_a_normalised_density_of_the_symmetrised_draws(model):
     """E_r[q / r] = 1 for a broad Gaussian r covering all six (D, E) images (q integrates to 1)."""
     curve = model.latent_bank()["chi_t"][3]
@@ -61,6 +62,7 @@ def test_log_prob_is_a_normalised_density_of_the_symmetrised_draws(model):
     assert np.mean(ratio) == pytest.approx(1.0, abs=5 * ratio.std() / np.sqrt(ratio.size) + 0.03)
 
 
+@pytest.mark.slow
 def test_weights_match_an_independent_computation_and_are_uniform_for_the_exact_posterior(tmp_path, model):
     from lfjax.io.measurement_set import read_measurement_set
 
