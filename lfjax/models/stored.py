@@ -73,12 +73,14 @@ def tree_shapes(tree) -> dict[str, tuple]:
     return {jax.tree_util.keystr(p): tuple(np.shape(x)) for p, x in jax.tree_util.tree_leaves_with_path(tree)}
 
 
-def restore_params(step_dir: str | Path, params_like):
-    """The network parameters of a step folder, checked against the template `params_like`."""
+def restore_items(step_dir: str | Path, items: dict, params_like) -> dict:
+    """Restores the orbax items of a step folder (`items`: name -> restore args, including
+    "params"), with one-line errors for unreadable steps and parameters whose shapes differ from
+    the template `params_like`."""
     step_dir = Path(step_dir).absolute()
     checkpointer = ocp.Checkpointer(ocp.CompositeCheckpointHandler())
     try:
-        out = checkpointer.restore(step_dir, args=ocp.args.Composite(params=ocp.args.StandardRestore(params_like)))
+        out = checkpointer.restore(step_dir, args=ocp.args.Composite(**items))
     except Exception as exc:  # orbax raises many types for bad files; report them in one line
         summary = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(
@@ -92,4 +94,9 @@ def restore_params(step_dir: str | Path, params_like):
             f"checkpoint {step_dir} does not match the config: parameter {diff[0]} expected shape "
             f"{expected.get(diff[0])}, found {found.get(diff[0])}; use the config the run was trained with"
         )
-    return out["params"]
+    return out
+
+
+def restore_params(step_dir: str | Path, params_like):
+    """The network parameters of a step folder, checked against the template `params_like`."""
+    return restore_items(step_dir, {"params": ocp.args.StandardRestore(params_like)}, params_like)["params"]

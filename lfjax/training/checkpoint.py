@@ -23,8 +23,8 @@ from lfjax.errors import CheckpointError
 from lfjax.models.stored import FORMAT as FORMAT
 from lfjax.models.stored import find_step_dir as find_step_dir
 from lfjax.models.stored import read_meta as read_meta
+from lfjax.models.stored import restore_items
 from lfjax.models.stored import step_dirs as step_dirs
-from lfjax.models.stored import tree_shapes as _shapes
 
 #: Part of the name orbax gives a checkpoint folder while it is being written.
 TMP_MARK = ".orbax-checkpoint-tmp"
@@ -110,22 +110,7 @@ def restore(step_dir: str | Path, params_like, opt_state_like=None) -> tuple[Any
                 "expected a full training checkpoint to resume; start a new run instead"
             )
         items["opt_state"] = ocp.args.StandardRestore(opt_state_like)
-    checkpointer = ocp.Checkpointer(ocp.CompositeCheckpointHandler())
-    try:
-        out = checkpointer.restore(step_dir, args=ocp.args.Composite(**items))
-    except Exception as exc:  # orbax raises many types for bad files; report them in one line
-        summary = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(
-            f"cannot restore {step_dir} ({type(exc).__name__}: {summary}); expected parameters of the shapes the "
-            "config builds; check that the config matches the run (its config.toml) or delete the corrupted step"
-        ) from None
-    found, expected = _shapes(out["params"]), _shapes(params_like)
-    if found != expected:
-        diff = sorted(k for k in set(found) | set(expected) if found.get(k) != expected.get(k))[:3]
-        raise CheckpointError(
-            f"checkpoint {step_dir} does not match the config: parameter {diff[0]} expected shape "
-            f"{expected.get(diff[0])}, found {found.get(diff[0])}; use the config the run was trained with"
-        )
+    out = restore_items(step_dir, items, params_like)
     return out["params"], out.get("opt_state"), meta
 
 
