@@ -31,19 +31,6 @@ def guarded(fn):
     return wrapper
 
 
-def float64(fn):
-    """Wraps a command so that it runs inside one `with jax.enable_x64(True):` (the global flag is untouched)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        import jax
-
-        with jax.enable_x64(True):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
 def enable_compilation_cache() -> None:
     """Persistent XLA compilation cache (~/.cache/lfjax/xla, or $LFJAX_CACHE_DIR): repeated runs skip compiling."""
     import os

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from lfjax.cli._common import float64, guarded
+from lfjax.cli._common import guarded
+from lfjax.inference.compiled import float64_entry as float64
 
 
 @guarded

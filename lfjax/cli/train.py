@@ -38,7 +38,13 @@ def train(
 
 def _train(config, steps, workdir, resume, set_, stop):
     """Loads the config and trains with a progress bar; None if stopped before training was set up."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from lfjax.training import config as cfg_lib
     from lfjax.training.train import train_and_evaluate

@@ -187,7 +187,9 @@ def summary_figure(problem, solutions):
     return fig
 
 
-def _fig_writer(fig):
+def fig_writer(fig):
+    """A writer for `io.atomic.write_files` that saves `fig` as PNG and closes it."""
+
     def write(path):
         import matplotlib.pyplot as plt
 
@@ -211,8 +213,8 @@ def write_fit(result, data, out_dir, measurement_set=None) -> list[Path]:
     if result.solutions:
         fits = predictions(p, data, np.stack([s.theta for s in result.solutions[:5]]))
         for i in range(len(p.curves)):
-            writers[f"fit_{i + 1}.png"] = _fig_writer(curve_figure(p, data, i, fits=fits[i]))
-        writers["summary.png"] = _fig_writer(summary_figure(p, result.solutions))
+            writers[f"fit_{i + 1}.png"] = fig_writer(curve_figure(p, data, i, fits=fits[i]))
+        writers["summary.png"] = fig_writer(summary_figure(p, result.solutions))
     return write_files(out_dir, writers)
 
 
@@ -227,9 +229,9 @@ def write_sample(posterior, folded, table, data, out_dir, measurement_set=None, 
     writers = {
         "result.json": _json_writer(sample_result_dict(posterior, folded, table, measurement_set)),
         "samples.csv": lambda path: Path(path).write_text(samples_csv(p, folded)),
-        "corner.png": _fig_writer(corner_figure(p.theta_names, folded)),
+        "corner.png": fig_writer(corner_figure(p.theta_names, folded)),
     }
     for i in range(len(p.curves)):
         bands = np.quantile(preds[i], [0.05, 0.5, 0.95], axis=0)
-        writers[f"band_{i + 1}.png"] = _fig_writer(curve_figure(p, data, i, bands=bands))
+        writers[f"band_{i + 1}.png"] = fig_writer(curve_figure(p, data, i, bands=bands))
     return write_files(out_dir, writers)

@@ -88,16 +88,6 @@ def result_dict(result, table, rms) -> dict:
     return out
 
 
-def _fig(fig):
-    def write(path):
-        import matplotlib.pyplot as plt
-
-        fig.savefig(path, dpi=110, format="png", bbox_inches="tight")
-        plt.close(fig)
-
-    return write
-
-
 def write_outputs(result, out_dir) -> tuple[list[Path], dict]:
     """Writes the files of the module docstring; returns (paths, result dict)."""
     import matplotlib
@@ -110,14 +100,14 @@ def write_outputs(result, out_dir) -> tuple[list[Path], dict]:
     writers = {
         "result.json": lambda path: Path(path).write_text(json.dumps(obj, indent=2, default=float)),
         "samples.csv": lambda path: Path(path).write_text(rep.samples_csv(p, result.folded)),
-        "corner.png": _fig(rep.corner_figure(p.theta_names, result.folded)),
+        "corner.png": rep.fig_writer(rep.corner_figure(p.theta_names, result.folded)),
     }
     fits = None
     if result.fit is not None and result.fit.solutions:
         fits = rep.predictions(p, result.data, np.stack([s.theta for s in result.fit.solutions[:5]]))
     for i in range(len(p.curves)):
         bands = np.quantile(preds[i], [0.05, 0.5, 0.95], axis=0)
-        writers[f"band_{i + 1}.png"] = _fig(rep.curve_figure(p, result.data, i, bands=bands))
+        writers[f"band_{i + 1}.png"] = rep.fig_writer(rep.curve_figure(p, result.data, i, bands=bands))
         if fits is not None:
-            writers[f"fit_{i + 1}.png"] = _fig(rep.curve_figure(p, result.data, i, fits=fits[i]))
+            writers[f"fit_{i + 1}.png"] = rep.fig_writer(rep.curve_figure(p, result.data, i, fits=fits[i]))
     return write_files(out_dir, writers), obj
