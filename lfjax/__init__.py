@@ -13,6 +13,10 @@ Public API (energies in K, chi in emu/mol, chi T in emu K/mol, fields in Oe):
   model_spec(ion, preset=None, names=None, scale_k=None, ranges=None) -> ModelSpec
 """
 
+from lfjax._xla import set_xla_flags as _set_xla_flags
+
+_set_xla_flags()  # before JAX starts its backend (see lfjax._xla)
+
 from lfjax.physics import Ion as Ion
 from lfjax.physics import apply_errors as apply_errors
 from lfjax.physics import canonical as canonical

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import typer
 
-#: XLA's concurrency-optimised CPU scheduler deadlocks (every thread idle, the result never ready)
-#: on batched finite-difference Jacobians through many small eigensolvers inside loops with
-#: jax 0.10.2 on this 2-core CPU: the joint fit of `lfjax fit`/`lfjax sample` hung in about half
-#: of the runs. The plain scheduler has not hung once. Set before JAX starts its backend.
-XLA_CPU_FLAG = "--xla_cpu_enable_concurrency_optimized_scheduler=false"
+from lfjax._xla import set_xla_flags
 
-
-def _set_xla_flags() -> None:
-    flags = os.environ.get("XLA_FLAGS", "")
-    if "xla_cpu_enable_concurrency_optimized_scheduler" not in flags:
-        os.environ["XLA_FLAGS"] = f"{flags} {XLA_CPU_FLAG}".strip()
-
-
-_set_xla_flags()
+set_xla_flags()  # before JAX starts (see lfjax._xla)
 
 from lfjax.cli.bench import bench
 from lfjax.cli.evaluate import evaluate
