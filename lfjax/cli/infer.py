@@ -16,6 +16,9 @@ import typer
 from lfjax.cli import _reader_options as ro
 from lfjax.cli._common import enable_compilation_cache, guarded
 
+#: Compilations at least this long (s) go to the persistent cache (each later run saves them).
+MIN_CACHED_COMPILE_S = 0.05
+
 DataArgs = Annotated[list[Path], typer.Argument(help="A measurement file (.dat or table), several files, or a set file (.toml).")]
 
 
@@ -61,7 +64,20 @@ def infer(
 ) -> None:
     """Every plausible parameter set for a measured chi T (T) or a measurement set: amortized posterior, exact, refined."""
     enable_compilation_cache()  # precision: run_infer runs in float64 by itself
+    import jax
 
+    # the saved solvers compile in 0.1-0.5 s each: keep those in the persistent cache too
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_CACHED_COMPILE_S)
+    from lfjax.inference.exported import default_folder, export_cache
+
+    with export_cache(default_folder()):  # saved solvers: later runs skip tracing them
+        _infer(data, model, ion, samples, seed, no_grid_check, route, min_ess, min_ess_fraction, particles,
+               mean_field, noise, refine, mass_mg, molar_mass, ions_per_formula, quantity, units, field_oe,
+               format, out)
+
+
+def _infer(data, model, ion, samples, seed, no_grid_check, route, min_ess, min_ess_fraction, particles, mean_field,
+           noise, refine, mass_mg, molar_mass, ions_per_formula, quantity, units, field_oe, format, out) -> None:
     if _is_single_file_de(data, model):
         _infer_file(data[0], model, ion, samples, seed, no_grid_check, out,
                     ro.reader_options(format, quantity, units, field_oe, mass_mg, molar_mass,

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lfjax.errors import ConfigError
+from lfjax.inference import exported
 from lfjax.inference.compiled import count_trace, require_x64
 from lfjax.inference.likelihood import NoiseModel, linear_fit
 from lfjax.physics import chi_t_powder_de
@@ -30,7 +31,8 @@ CHUNK = 2048
 
 @functools.partial(jax.jit, static_argnames="ion")
 def _de_curves(ion: Ion, d, e, temps):
-    """(CHUNK,) D, E in K -> (CHUNK, n_T) zero-field powder chi T (float64); compiled once per ion and shape."""
+    """(CHUNK,) D, E in K -> (CHUNK, n_T) zero-field powder chi T (float64); traced once per ion and shape
+    (never where a saved export serves it, `inference.exported`)."""
     count_trace("grid.de_curves")
     return chi_t_powder_de(ion, d, e, temps, dtype=jnp.float64)
 
@@ -44,7 +46,8 @@ def de_curves(ion: Ion, temps_k, points_de) -> np.ndarray:
     points = np.asarray(points_de, np.float64).reshape(-1, 2)
     temps = jnp.asarray(np.asarray(temps_k, dtype=np.float64))
     padded = np.pad(points, ((0, (-len(points)) % CHUNK), (0, 0)))
-    return np.concatenate([np.asarray(_de_curves(ion, padded[i:i + CHUNK, 0], padded[i:i + CHUNK, 1], temps))
+    return np.concatenate([np.asarray(exported.call("grid.de_curves", _de_curves, (ion,), padded[i:i + CHUNK, 0],
+                                                    padded[i:i + CHUNK, 1], temps))
                            for i in range(0, len(padded), CHUNK)])[: len(points)]
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import optimistix as optx
 
 from lfjax.errors import ParameterError, ReaderError, UserInputError
+from lfjax.inference import exported
 from lfjax.inference.compiled import count_trace, require_x64
 from lfjax.inference.likelihood import log_likelihood_from_rss
 from lfjax.inference.problem import LINEAR_NAMES as LINEAR_NAMES
@@ -64,12 +65,37 @@ FIELD_UNIFORM_REL = 1e-3
 _PER_START_SCALE = FitData(None, None, None, None, 0)
 
 
-@functools.partial(jax.jit, static_argnames=("problem", "mode", "max_steps"))
 def batched_solve(problem: Problem, mode: CurveModel, max_steps: int, starts, data: FitData):
     """Vmapped LM: starts (m, k) scaled, `data` with scale (m, n) -> theta (m, k).
 
-    Module-level and jitted with static (problem, mode, max_steps): compiled once per shape.
+    Jitted with static (problem, mode, max_steps): traced once per shape, or never where a saved
+    export serves it (`inference.exported`).
     """
+    return exported.call(f"refine.solve.{mode.value}", _solve, (problem, mode, max_steps), starts, data)
+
+
+def batched_curve(problem: Problem, mode: CurveModel, thetas, temps, field):
+    """(thetas (m, k) scaled, temps (n,) K, field (n,) or () Oe) -> chi T curves (m, n), f_m = 1, chi_dia = 0."""
+    return exported.call(f"refine.curve.{mode.value}", _curve, (problem, mode), thetas, temps, field)
+
+
+def _batched_rss(problem: Problem, mode: CurveModel, thetas, data: FitData):
+    """(thetas (m, k), data with scale (n,)) -> RSS (m,) of the projected residuals."""
+    return exported.call(f"refine.rss.{mode.value}", _rss, (problem, mode), thetas, data)
+
+
+def _curve_jacobian(problem: Problem, mode: CurveModel, theta, temps, field):
+    """(theta, temps, field) -> (curve (n,), d curve / d theta (n, k))."""
+    return exported.call(f"refine.jacobian.{mode.value}", _jacobian, (problem, mode), theta, temps, field)
+
+
+def _projected(problem: Problem, mode: CurveModel, theta, data: FitData):
+    """(theta, data) -> (weighted relative residuals (n,), linear parameters (n_lin,))."""
+    return exported.call(f"refine.projected.{mode.value}", _projected_jit, (problem, mode), theta, data)
+
+
+@functools.partial(jax.jit, static_argnames=("problem", "mode", "max_steps"))
+def _solve(problem: Problem, mode: CurveModel, max_steps: int, starts, data: FitData):
     count_trace(f"refine.solve.{mode.value}")
     solver = optx.LevenbergMarquardt(rtol=_RTOL, atol=_ATOL)
 
@@ -83,29 +109,26 @@ def batched_solve(problem: Problem, mode: CurveModel, max_steps: int, starts, da
 
 
 @functools.partial(jax.jit, static_argnames=("problem", "mode"))
-def batched_curve(problem: Problem, mode: CurveModel, thetas, temps, field):
-    """(thetas (m, k) scaled, temps (n,) K, field (n,) or () Oe) -> chi T curves (m, n), f_m = 1, chi_dia = 0."""
+def _curve(problem: Problem, mode: CurveModel, thetas, temps, field):
     count_trace(f"refine.curve.{mode.value}")
     return jax.vmap(lambda t: curve(problem, t, temps, field, mode))(thetas)
 
 
 @functools.partial(jax.jit, static_argnames=("problem", "mode"))
-def _batched_rss(problem: Problem, mode: CurveModel, thetas, data: FitData):
-    """(thetas (m, k), data with scale (n,)) -> RSS (m,) of the projected residuals."""
+def _rss(problem: Problem, mode: CurveModel, thetas, data: FitData):
     count_trace(f"refine.rss.{mode.value}")
     return jax.vmap(lambda t: jnp.sum(projected(problem, t, data, mode)[0] ** 2))(thetas)
 
 
 @functools.partial(jax.jit, static_argnames=("problem", "mode"))
-def _curve_jacobian(problem: Problem, mode: CurveModel, theta, temps, field):
-    """(theta, temps, field) -> (curve (n,), d curve / d theta (n, k))."""
+def _jacobian(problem: Problem, mode: CurveModel, theta, temps, field):
     count_trace(f"refine.jacobian.{mode.value}")
     f = lambda t: curve(problem, t, temps, field, mode)
     return f(theta), jax.jacfwd(f)(theta)
 
 
 @functools.partial(jax.jit, static_argnames=("problem", "mode"))
-def _projected(problem: Problem, mode: CurveModel, theta, data: FitData):
+def _projected_jit(problem: Problem, mode: CurveModel, theta, data: FitData):
     count_trace(f"refine.projected.{mode.value}")
     return projected(problem, theta, data, mode)
 
