@@ -12,7 +12,7 @@ The key hashes the function name, the static arguments' reprs, the flattened inp
 dtype, weak type), the float64 flag, the backend, the versions of Python, jax, jaxlib and the
 solver libraries, and the contents of every lfjax source file, so a changed lfjax or jax never
 reads an old file. A file that is unreadable, truncated, from another key or whose avals disagree
-is ignored with one log line (logger `lfjax`) and replaced by a fresh export; where exporting is
+is ignored (one log line per process, logger `lfjax`) and replaced by a fresh export; where exporting is
 impossible (no `flatbuffers`, an unexportable op) the plain jitted function runs. Outside
 `export_cache`, or with folder None, `call` is exactly the jitted function. An exported function
 computes the same StableHLO as the traced one, so results are bit-identical (tested).
@@ -47,6 +47,8 @@ _LIBRARIES = ("jax", "jaxlib", "equinox", "lineax", "optimistix", "numpy")
 _FOLDER: contextvars.ContextVar[Path | None] = contextvars.ContextVar("lfjax_export_folder", default=None)
 #: In-process table: (folder, key) -> callable (the exported function, or the jitted one where export failed).
 _LOADED: dict[tuple[str, str], Callable] = {}
+#: Unreadable files are reported once per process (then rebuilt silently).
+_WARNED: list[bool] = [False]
 
 
 def default_folder() -> Path:
@@ -63,6 +65,11 @@ def export_cache(folder: str | os.PathLike | None):
         yield
     finally:
         _FOLDER.reset(token)
+
+
+def forget() -> None:
+    """Empties the in-process table: the next `call` reads its file again, as a new process would."""
+    _LOADED.clear()
 
 
 def call(name: str, fn: Callable, statics: tuple, *args) -> Any:
@@ -86,6 +93,19 @@ def call(name: str, fn: Callable, statics: tuple, *args) -> Any:
         runner = _load_or_export(folder, name, key, fn, statics, tree, flat)
         _LOADED[str(folder), key] = runner
     return runner(*flat)
+
+
+def save(folder: str | os.PathLike, name: str, fn: Callable, statics: tuple, *args) -> Path | None:
+    """Exports `fn(*statics, *args)` into `folder` without running it; the file's path, or None."""
+    flat, tree = jax.tree.flatten(args)
+    flat = [jnp.asarray(x) for x in flat]
+    key = cache_key(name, statics, tree, flat)
+    exp = _export(name, fn, statics, tree, flat)
+    if exp is None:
+        return None
+    path = file_path(Path(folder), name, key)
+    _write(path, key, exp)
+    return path if path.is_file() else None
 
 
 def cache_key(name: str, statics: tuple, tree, flat: list) -> str:
@@ -135,7 +155,7 @@ def _read(path: Path, key: str, flat: list):
     except FileNotFoundError:
         return None
     except OSError as exc:
-        LOG.warning("lfjax: cannot read the saved solver %s (%s); tracing it again", path, exc)
+        _warn_once(f"cannot read the saved solver {path} ({exc})")
         return None
     header = MAGIC + key.encode() + b"\n"
     try:
@@ -146,10 +166,18 @@ def _read(path: Path, key: str, flat: list):
         if got != [(tuple(x.shape), str(x.dtype)) for x in flat]:
             raise ValueError(f"input shapes {got} differ")
     except Exception as exc:  # noqa: BLE001 - any unreadable file is rebuilt, never fatal
-        LOG.warning("lfjax: ignoring the unreadable saved solver %s (%s: %s); tracing it again",
-                    path.name, type(exc).__name__, str(exc)[:120])
+        _warn_once(f"the saved solver {path.name} is unreadable ({type(exc).__name__}: {str(exc)[:80]})")
         return None
     return exp
+
+
+def _warn_once(text: str) -> None:
+    """One log line per process (logger `lfjax`, stderr when logging is not configured)."""
+    if not _WARNED[0]:
+        _WARNED[0] = True
+        LOG.warning("warning: %s; saved solvers that cannot be read are traced and saved again", text)
+    else:
+        LOG.debug("%s", text)
 
 
 def _export(name: str, fn, statics, tree, flat: list):
