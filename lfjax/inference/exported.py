@@ -175,7 +175,7 @@ def _warn_once(text: str) -> None:
     """One log line per process (logger `lfjax`, stderr when logging is not configured)."""
     if not _WARNED[0]:
         _WARNED[0] = True
-        LOG.warning("warning: %s; saved solvers that cannot be read are traced and saved again", text)
+        LOG.warning("%s; saved solvers that cannot be read are traced and saved again", text)
     else:
         LOG.debug("%s", text)
 

@@ -50,8 +50,11 @@ from lfjax.symmetry import fold, merge
 _RTOL, _ATOL = 1e-8, 1e-10
 #: (D, E) closer than this (K) to a mirror line of the wedge get NaN errors (`_mirror_errors`).
 MIRROR_TOL_K = 1e-3
-#: Starts are padded to a multiple of this many (copies of the first) for fixed batch shapes.
+#: Starts are padded (copies of the first) to SMALL_BATCH rows, or to a multiple of START_BATCH
+#: rows when there are more: few batch shapes (each traced once), and little work wasted on padding
+#: when only a few modes are refined (the vmapped solver's cost grows with its rows).
 START_BATCH = 16
+SMALL_BATCH = 4
 #: Data are padded to a multiple of this many points (zero weight) to reuse compiled solvers.
 PAD = 32
 #: Fixed-point rounds of the finite-field correction before the exact Gauss-Newton step.
@@ -205,15 +208,15 @@ def refine(
     def solve(theta, ratio):
         return np.asarray(batched_solve(problem, cheap, max_steps, jnp.asarray(theta), data._replace(scale=ratio)))
 
-    scaled = _pad_rows(starts / problem.scales(), START_BATCH)
-    # every batched call below has a multiple of START_BATCH rows, so each function is traced once per shape
-    ratio = _ratio(problem, scaled[:START_BATCH], data, exact, cheap)[:1]
+    scaled = _pad_rows(starts / problem.scales())
+    # every batched call below has SMALL_BATCH or a multiple of START_BATCH rows (few shapes to trace)
+    ratio = _ratio(problem, scaled[:SMALL_BATCH], data, exact, cheap)[:1]
     theta = solve(scaled, jnp.broadcast_to(ratio, (scaled.shape[0], n + pad)))
     theta, rss = _distinct(problem, theta, data._replace(scale=ratio[0]), cheap, merge_k)
     best_ll = log_likelihood_from_rss(rss[0], n)
     theta = theta[(log_likelihood_from_rss(rss, n) >= best_ll - polish_within)][:max_polish]
     m = theta.shape[0]
-    theta = _pad_rows(theta, START_BATCH)
+    theta = _pad_rows(theta)
     for _ in range(CORRECTION_ROUNDS):
         theta = solve(theta, _ratio(problem, theta, data, exact, cheap))
     theta = _fold(problem, theta[:m])
@@ -221,9 +224,10 @@ def refine(
     return merge_solutions(problem, solutions, merge_k)
 
 
-def _pad_rows(a: np.ndarray, multiple: int) -> np.ndarray:
-    """`a` with its first row repeated up to a multiple of `multiple` rows (fixed batch shapes)."""
-    extra = (-a.shape[0]) % multiple
+def _pad_rows(a: np.ndarray) -> np.ndarray:
+    """`a` with its first row repeated up to SMALL_BATCH rows, or a multiple of START_BATCH (fixed batch shapes)."""
+    rows = SMALL_BATCH if a.shape[0] <= SMALL_BATCH else -(-a.shape[0] // START_BATCH) * START_BATCH
+    extra = rows - a.shape[0]
     return np.concatenate([a, np.repeat(a[:1], extra, axis=0)]) if extra else a
 
 

@@ -166,3 +166,14 @@ def test_stevens_parameters_b20_b22_reproduce_the_d_e_fit():
     best = refine(bkq, temps, data, np.zeros_like(temps), starts)[0]
     assert best.rss == pytest.approx(de.rss, rel=1e-6)
     assert _dist((3 * best.values["B20"], best.values["B22"]), (de.values["D"], de.values["E"])) < 1e-3
+
+
+def test_starts_pad_to_few_batch_shapes_with_copies_of_the_first():
+    from lfjax.inference.refine import _pad_rows
+
+    for m, rows in ((1, 4), (4, 4), (5, 16), (16, 16), (17, 32), (64, 64)):
+        a = np.arange(2.0 * m).reshape(m, 2)
+        out = _pad_rows(a)
+        assert out.shape == (rows, 2)
+        np.testing.assert_array_equal(out[:m], a)
+        np.testing.assert_array_equal(out[m:], np.broadcast_to(a[0], (rows - m, 2)))
