@@ -128,14 +128,17 @@ class _Model:
             for signs in np.unique(self.signs[mask], axis=0):
                 sub = mask & np.all(self.signs == signs, axis=1)
                 ops = self.ops[sub].real if dtype == self.rdtype else self.ops[sub]
-                out.append((jnp.asarray(ops, dtype), self.weights[sub], dtype, signs))
+                out.append((np.asarray(ops, jnp.dtype(dtype)), self.weights[sub], dtype, signs))
         return out
 
 
-def _moment_mub(ion: Ion, h, ops, temps, h_eff):
-    """-g <J . b> (mu_B/ion) for h (n, N, N), ops (D, N, N), temps (P,), h_eff (n, P, D) in Oe."""
+def _moment_mub(ion: Ion, h, ops: np.ndarray, temps, h_eff):
+    """-g <J . b> (mu_B/ion) for h (n, N, N), ops (D, N, N), temps (P,), h_eff (n, P, D) in Oe.
+
+    `ops` stays a numpy array so that `thermal_mean` sums <i|J . b|i> along its three bands.
+    """
     zee = ion.g * MUB_OVER_KB_K_PER_OE
-    h_tot = h[:, None, None, :, :] + (zee * h_eff)[..., None, None] * ops  # (n, P, D, N, N)
+    h_tot = h[:, None, None, :, :] + (zee * h_eff)[..., None, None] * jnp.asarray(ops)  # (n, P, D, N, N)
     beta = (1.0 / temps)[:, None, None]  # (P, D = 1, n_b = 1)
     return -ion.g * thermal_mean(h_tot, ops[:, None], beta)[..., 0, 0]
 

@@ -39,7 +39,7 @@ from lfjax.physics.operators import parse_stevens_name
 #: Lebedev rule unless n_theta or n_phi is given). Chosen from
 #: the convergence table of `benchmarks/powder_quadrature.py`: powder M at 2 K, 100 Oe to 7 T,
 #: within 2e-3 of a (64, 96) rule for ligand fields of a few K to hundreds of K (tests check it).
-DEFAULT_RULES = {0: (16, 1), 1: (16, 48), 2: (16, 48), 3: (8, 18), 4: (12, 24), 6: (12, 24)}
+DEFAULT_RULES = {0: (16, 1), 1: (16, 48), 2: (16, 48), 3: (6, 18), 4: (12, 24), 6: (12, 24)}
 
 #: Lebedev order (scipy.integrate.lebedev_rule) of the default rule for n = 1 and 2, from the same
 #: convergence table (powder M within 2e-3 of a fine rule, including Ising doublets along x, y or z).
