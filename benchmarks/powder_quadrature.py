@@ -4,7 +4,9 @@
 
 Draws parameter sets per preset with each Stevens term alone splitting the levels by at most
 `scale_k` (|B_kq| max|eig O_kq| <= scale_k), plus Ising-like Dy3+/Er3+ cases (large negative
-B20; for DE and D2h also Ising axes along x or y), and prints the max relative difference of
+B20; for DE and D2h also Ising axes along x or y), plus Er3+/Dy3+ D3d draws of the comparable-energy
+prior (`presets.prior_ranges`, 500 K) and Ising-like draws from it (`lfjax.benchmarking.mh_powder`,
+which also times the default rule), and prints the max relative difference of
 powder M at 2 K (100 Oe, 1 T, 7 T) between each rule and a fine one: product rules
 (n_theta, n_phi) against (64, 96) for presets with a 3- or 4-fold axis; reduced Lebedev rules
 (order) against order 131 for DE, D2h and general (whose default is Lebedev). float64.
@@ -17,6 +19,7 @@ import argparse
 import jax
 import numpy as np
 
+from lfjax.benchmarking import mh_powder
 from lfjax.physics import ion
 from lfjax.physics.magnetization import magnetization
 from lfjax.physics.operators import operator_stack
@@ -29,7 +32,7 @@ PRESETS = {
     "D2h": ("B20", "B22", "B40", "B42", "B44", "B60", "B62", "B64", "B66"),
     "general": ("B20", "B22", "B2-1", "B40", "B4-3", "B43", "B6-6", "B62", "B6-5"),
 }
-RULES = [(8, 16), (8, 18), (12, 24), (16, 24), (16, 36), (24, 36), (24, 48)]
+RULES = [(5, 18), (6, 18), (7, 18), (8, 18), (8, 24), (12, 24), (16, 36), (24, 48)]
 FINE = (64, 96)
 ORDERS = [23, 29, 35, 41, 47]
 FINE_ORDER = 131
@@ -48,6 +51,12 @@ def cases(n_draws, rng):
         for preset, names in PRESETS.items():
             for scale in (3.0, 300.0):
                 yield f"{name} {preset} <= {scale:g} K", the_ion, names, draw(the_ion, names, scale, n_draws, rng)
+    for name in ("Er", "Dy"):  # D3d from the 500 K comparable-energy prior, and its Ising-like corner
+        the_ion = ion(name)
+        prior = mh_powder.prior_draws(the_ion, n_draws, rng)
+        yield f"{name} D3d prior 500 K", the_ion, PRESETS["D3d"], dict(zip(PRESETS["D3d"], prior.T))
+        ising = mh_powder.ising_draws(the_ion, n_draws, rng)
+        yield f"{name} D3d Ising prior", the_ion, PRESETS["D3d"], dict(zip(PRESETS["D3d"], ising.T))
     for name in ("Dy", "Er"):  # Ising ground doublets: large negative B20, small rest
         the_ion = ion(name)
         names = PRESETS["D3d"]

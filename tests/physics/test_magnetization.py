@@ -155,21 +155,84 @@ def _prior_draw(the_ion, names, scale_k, n, rng):
     return {nm: rng.uniform(-1, 1, n) * scale_k / s for nm, s in zip(names, span)}
 
 
+def _prior_500k(the_ion, n, rng):
+    """D3d draws from the comparable-energy prior (`presets.prior_ranges`, 500 K per term)."""
+    from lfjax.physics.presets import prior_ranges
+
+    ranges = prior_ranges(the_ion, D3D_NAMES, 500.0)
+    return {nm: rng.uniform(-1, 1, n) * ranges[nm][1] for nm in D3D_NAMES}
+
+
+def _ising_500k(the_ion, n, rng):
+    """Prior draws scaled by 0.2 with B20 at -(0.5..1) x its bound: |+-15/2>-like ground doublets."""
+    from lfjax.physics.presets import prior_ranges
+
+    params = {k: 0.2 * v for k, v in _prior_500k(the_ion, n, rng).items()}
+    params["B20"] = -rng.uniform(0.5, 1.0, n) * prior_ranges(the_ion, D3D_NAMES)["B20"][1]
+    return params
+
+
+D3D_NAMES = ("B20", "B40", "B43", "B60", "B63", "B66")
+
+
 @pytest.mark.parametrize("name", ["Er", "Dy"])
 def test_default_powder_rule_within_2e3_of_fine(name, x64):
-    """2 K, 100 Oe and 7 T: Ising ground doublets and D3d fields of a few K to hundreds of K."""
+    """2 K, 100 Oe / 1 T / 7 T, default D3d rule (6 x 18) vs (48, 72): draws of the 500 K prior,
+    Ising-like doublets (both from the prior) and weak fields of a few K to 30 K. Over 800 prior and
+    300 Ising draws (`benchmarks/powder_quadrature.py`) the largest error is below 1e-3."""
     the_ion, rng = ion(name), np.random.default_rng(3)
-    names = ("B20", "B40", "B43", "B60", "B63", "B66")
     temps, fields = np.array([2.0, 2.0, 2.0]), np.array([100.0, 1e4, 7e4])
-    draws = [_prior_draw(the_ion, names, s, 4, rng) for s in (3.0, 30.0, 300.0)]
-    ising = _prior_draw(the_ion, names, 20.0, 4, rng)
+    draws = [_prior_draw(the_ion, D3D_NAMES, s, 4, rng) for s in (3.0, 30.0)]
+    ising = _prior_draw(the_ion, D3D_NAMES, 20.0, 4, rng)
     ising["B20"] = -rng.uniform(0.5, 3.0, 4)
-    for params in draws + [ising]:
+    draws += [ising, _prior_500k(the_ion, 8, rng), _ising_500k(the_ion, 6, rng)]
+    for params in draws:
         default = np.asarray(magnetization(the_ion, params, temps, fields))
         fine = np.asarray(magnetization(the_ion, params, temps, fields, n_theta=48, n_phi=72))
         assert np.max(np.abs(default / fine - 1)) < 2e-3
     ising_g = np.asarray(magnetization(the_ion, ising, 2.0, 7e4))
     assert np.all(ising_g > 0.4 * the_ion.g * the_ion.j)  # saturating Ising moment ~ g J / 2
+
+
+def test_float32_default_rule_within_2e3_of_fine_float64():
+    """The fast path end to end: float32, default rule, vs float64 (48, 72), 2 K, 100 Oe to 7 T, Er
+    draws of the 500 K prior and Ising-like ones. At 100 Oe float32 rounding of the levels
+    (~1e-7 x the ligand-field spread) against the Zeeman splitting (~0.1 K) is the larger part."""
+    er, rng = ion("Er"), np.random.default_rng(5)
+    fields = np.array([100.0, 1e3, 1e4, 7e4])
+    for params in (_prior_500k(er, 12, rng), _ising_500k(er, 6, rng)):
+        f32 = np.asarray(magnetization(er, {k: v.astype(np.float32) for k, v in params.items()},
+                                       np.float32(2.0), fields.astype(np.float32), dtype=jnp.float32))
+        with jax.enable_x64(True):
+            fine = np.asarray(magnetization(er, params, 2.0, fields, n_theta=48, n_phi=72))
+        assert f32.dtype == np.float32
+        assert np.max(np.abs(f32 / fine - 1)) < 2e-3
+
+
+def test_banded_expectations_equal_the_dense_rotation(x64):
+    """thermal_mean's forward pass sums <i|J.b|i> along the three bands of J.b (numpy operators);
+    traced operators take the dense V^dagger A V path: both agree, and so do their derivatives."""
+    from lfjax.physics._spectral import static_bands, thermal_mean
+
+    er = ion("Er")
+    h = np.asarray(hamiltonian(er, SETS["general"]), np.complex128)
+    b = np.array([[0.3, -0.5, 0.8], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    b /= np.linalg.norm(b, axis=1, keepdims=True)
+    ops = np.einsum("da,aij->dij", b, np.stack(spin_matrices(er.j)))
+    assert static_bands(ops) == (-1, 0, 1) and static_bands(np.ones((4, 4))) is None
+    h_tot = h[None] + 3.0 * ops  # (d, N, N)
+    beta = jnp.array([[0.5], [0.1], [0.02]])[:, None, :]  # (T, d = 1, n_b = 1)
+    banded = thermal_mean(h_tot, ops[:, None], beta)
+    dense = jax.jit(lambda o: thermal_mean(h_tot, o, beta))(jnp.asarray(ops[:, None]))
+    assert np.allclose(banded, dense, rtol=1e-12, atol=1e-13)
+    want = [brute_moment(er, SETS["general"], [1 / bt], [3.0 / (er.g * MUB_OVER_KB_K_PER_OE)], bd)[0]
+            for bt in (0.5, 0.1, 0.02) for bd in b]
+    assert np.allclose(-er.g * np.asarray(banded)[..., 0, 0].ravel(), want, rtol=1e-10)
+    tangent = jnp.asarray(np.diag(np.linspace(-1, 1, 16)).astype(np.complex128))
+    jvp_banded = jax.jvp(lambda x: thermal_mean(x, ops[:, None], beta), (jnp.asarray(h_tot),), (tangent[None] + 0 * h_tot,))[1]
+    jvp_dense = jax.jit(lambda x, t, o: jax.jvp(lambda y: thermal_mean(y, o, beta), (x,), (t,))[1])(
+        jnp.asarray(h_tot), tangent[None] + 0 * h_tot, jnp.asarray(ops[:, None]))
+    assert np.allclose(jvp_banded, jvp_dense, rtol=1e-12)
 
 
 def test_zero_field_chi_is_the_van_vleck_limit(x64):

@@ -1,0 +1,152 @@
+"""Powder M(H) of Er3+ in a D3d field: speed of three implementations and accuracy of the default rule.
+
+One run measures, on the same parameter sets drawn from the comparable-energy prior
+(`presets.prior_ranges`, 500 K per term):
+
+  lfjax        `magnetization` (float32, jitted; default wedge rule of `sphere.powder_quadrature`,
+               mirror-plane directions in real arithmetic)
+  plain_jnp    batched jnp.linalg.eigh of every (curve, field, direction) on the full hemisphere at
+               the default rule's resolution, complex64, textbook thermal mean (`models._plain_mh`)
+  numpy_loop   one np.linalg.eigh per curve, field and direction (float64, McPhase-style,
+               `models._numpy_mh_loop`), timed on a few curves and extrapolated
+
+at 2 K and 20 fields from 0.35 to 7 T; and the accuracy of the default rule against a fine product
+rule (`FINE_RULE`, float64) at 2 K, 100 Oe / 1 T / 7 T, over prior draws and three harder classes:
+Ising-like ground doublets (B20 < 0 dominant), weak ligand fields (each term <= 30 K) and
+moderate ones (<= 100 K). Each class reports the quadrature error alone (float64 default rule) and
+the end-to-end error of the float32 path. The load average is recorded at the start and the end
+(the machine is shared; rates scale with the free CPU).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lfjax.benchmarking.models import _jit_timed, _numpy_mh_loop, _plain_mh
+from lfjax.physics import ion as make_ion
+from lfjax.physics.magnetization import magnetization
+from lfjax.physics.operators import operator_stack
+from lfjax.physics.presets import prior_ranges
+from lfjax.physics.sphere import default_rule, field_symmetry, powder_quadrature
+
+NAMES = ("B20", "B40", "B43", "B60", "B63", "B66")
+#: (n_theta, n_phi) of the reference rule for the accuracy check.
+FINE_RULE = (64, 96)
+TEMP_K = 2.0
+SPEED_FIELDS_OE = np.linspace(3500.0, 70000.0, 20)
+ACCURACY_FIELDS_OE = np.array([100.0, 1e4, 7e4])
+#: Bound the tests and this benchmark hold the default rule to (relative, vs `FINE_RULE`).
+BOUND = 2e-3
+
+
+def prior_draws(the_ion, n: int, rng, scale_k: float = 500.0) -> np.ndarray:
+    """(n, 6) D3d parameters (K), uniform in `prior_ranges(the_ion, "D3d", scale_k)`."""
+    high = np.array([prior_ranges(the_ion, NAMES, scale_k)[nm][1] for nm in NAMES])
+    return rng.uniform(-1.0, 1.0, (n, len(NAMES))) * high
+
+
+def ising_draws(the_ion, n: int, rng) -> np.ndarray:
+    """(n, 6) with B20 in -(0.5..1) x its prior bound and the other terms within 20 % of theirs.
+
+    The ground doublet is then |+-15/2>-like (g_par near 2 g J, g_perp near 0): the integrand
+    M(b) . b is a step of width ~ k_B T / (g_par mu_B B) in cos theta at the equator.
+    """
+    p = prior_draws(the_ion, n, rng) * 0.2
+    p[:, 0] = -rng.uniform(0.5, 1.0, n) * prior_ranges(the_ion, NAMES)["B20"][1]
+    return p
+
+
+def draw_classes(the_ion, n_prior: int, n_hard: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Parameter sets per accuracy class (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    return {"prior_500K": prior_draws(the_ion, n_prior, rng), "ising": ising_draws(the_ion, n_hard, rng),
+            "weak_30K": prior_draws(the_ion, n_hard, rng, 30.0),
+            "moderate_100K": prior_draws(the_ion, n_hard, rng, 100.0)}
+
+
+def _powder(the_ion, values, fields, dtype, **rule):
+    params = dict(zip(NAMES, jnp.asarray(values.T, dtype)))
+    temps = jnp.full(fields.shape, TEMP_K, dtype)
+    return np.asarray(magnetization(the_ion, params, temps, jnp.asarray(fields, dtype), dtype=dtype, **rule),
+                      np.float64)
+
+
+def accuracy(the_ion, classes: dict[str, np.ndarray], fields=ACCURACY_FIELDS_OE, batch: int = 32) -> dict:
+    """Max relative error of the default rule vs `FINE_RULE` per class and field (float64 and float32).
+
+    All classes go through in batches of one shape (the last one padded), so each rule compiles once.
+    """
+    values = np.concatenate(list(classes.values()))
+    batch = min(batch, values.shape[0])
+    n_pad = -values.shape[0] % batch
+    padded = np.concatenate([values, np.repeat(values[-1:], n_pad, axis=0)])
+    quad, f32 = [], []
+    for start in range(0, padded.shape[0], batch):
+        part = padded[start:start + batch]
+        with jax.enable_x64(True):
+            fine = _powder(the_ion, part, fields, jnp.float64, n_theta=FINE_RULE[0], n_phi=FINE_RULE[1])
+            default64 = _powder(the_ion, part, fields, jnp.float64)
+        default32 = _powder(the_ion, part, fields, jnp.float32)
+        quad.append(np.abs(default64 / fine - 1))
+        f32.append(np.abs(default32 / fine - 1))
+    quad, f32 = np.concatenate(quad)[:values.shape[0]], np.concatenate(f32)[:values.shape[0]]
+    out, start = {}, 0
+    for label, vals in classes.items():
+        q, e = quad[start:start + vals.shape[0]], f32[start:start + vals.shape[0]]
+        start += vals.shape[0]
+        out[label] = {"n": int(vals.shape[0]), "fields_oe": fields.tolist(),
+                      "quadrature_f64": q.max(0).tolist(), "end_to_end_f32": e.max(0).tolist(),
+                      "max_quadrature_f64": float(q.max()), "max_end_to_end_f32": float(e.max())}
+    return out
+
+
+def run(n_curves: int = 64, n_loop: int = 1, n_prior: int = 200, n_hard: int = 40, seed: int = 0,
+        log=lambda s: None) -> dict:
+    """Timing of lfjax / plain_jnp / numpy_loop and the accuracy table, as one JSON-ready dict."""
+    er = make_ion("Er3+")
+    load_start = os.getloadavg()
+    n_rot, mirror = field_symmetry(NAMES)
+    n_theta, n_phi = default_rule(n_rot)
+    n_wedge = powder_quadrature(n_rot, mirror)[0].shape[0]
+    values = prior_draws(er, n_curves, np.random.default_rng(seed + 1))
+    v32, f32 = jnp.asarray(values, jnp.float32), jnp.asarray(SPEED_FIELDS_OE, jnp.float32)
+    lib = lambda v: magnetization(er, dict(zip(NAMES, v.T)), jnp.float32(TEMP_K), f32, dtype=jnp.float32)
+    out, first, secs = _jit_timed(lib, v32)
+    plain_out, plain_first, plain_secs = _jit_timed(
+        lambda v: _plain_mh(er, NAMES, v, jnp.float32(TEMP_K), f32, n_theta, n_phi), v32)
+    t0 = time.perf_counter()
+    loop_out = _numpy_mh_loop(er, NAMES, values[:n_loop], TEMP_K, SPEED_FIELDS_OE, n_theta, n_phi)
+    loop_secs = time.perf_counter() - t0
+    with jax.enable_x64(True):
+        ref = _powder(er, values[:max(n_loop, 4)], SPEED_FIELDS_OE, jnp.float64)
+    rows = {
+        "lfjax": {"n": n_curves, "seconds": secs, "curves_per_s": n_curves / secs, "first_call_s": first,
+                  "directions": n_wedge, "max_rel_diff_vs_f64": float(np.max(np.abs(np.asarray(out)[:4] / ref[:4] - 1)))},
+        "plain_jnp": {"n": n_curves, "seconds": plain_secs, "curves_per_s": n_curves / plain_secs,
+                      "first_call_s": plain_first, "directions": n_theta * n_phi,
+                      "max_rel_diff_vs_f64": float(np.max(np.abs(np.asarray(plain_out)[:4] / ref[:4] - 1)))},
+        "numpy_loop": {"n": n_loop, "seconds": loop_secs, "curves_per_s": n_loop / loop_secs, "extrapolated": True,
+                       "directions": n_theta * n_phi,
+                       "max_rel_diff_vs_f64": float(np.max(np.abs(loop_out / ref[:n_loop] - 1)))},
+    }
+    for key, row in rows.items():
+        log(f"{key}: {row['curves_per_s']:.4g} curves/s ({row['directions']} directions x 20 fields)")
+    acc = accuracy(er, draw_classes(er, n_prior, n_hard, seed))
+    for label, row in acc.items():
+        log(f"{label} (n={row['n']}): quadrature {row['max_quadrature_f64']:.1e}, "
+            f"float32 end to end {row['max_end_to_end_f32']:.1e} (per field {row['fields_oe']}: "
+            + ", ".join(f"{e:.1e}" for e in row["end_to_end_f32"]) + ")")
+    return {
+        "quantity": "Er3+ D3d powder M(H), 2 K, 20 fields 0.35-7 T, float32",
+        "rule": {"n_theta": n_theta, "n_phi": n_phi, "wedge_directions": n_wedge,
+                 "fine_rule": list(FINE_RULE), "bound": BOUND},
+        "rows": rows, "speedup_vs_plain_jnp": rows["lfjax"]["curves_per_s"] / rows["plain_jnp"]["curves_per_s"],
+        "speedup_vs_numpy_loop": rows["lfjax"]["curves_per_s"] / rows["numpy_loop"]["curves_per_s"],
+        "accuracy": acc, "loadavg_start": list(load_start), "loadavg_end": list(os.getloadavg()),
+        "jax": jax.__version__, "cpu_count": os.cpu_count(),
+    }
