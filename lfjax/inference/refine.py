@@ -30,7 +30,6 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optimistix as optx
 
 from lfjax.errors import ParameterError, ReaderError, UserInputError
 from lfjax.inference import exported
@@ -99,6 +98,8 @@ def _projected(problem: Problem, mode: CurveModel, theta, data: FitData):
 
 @functools.partial(jax.jit, static_argnames=("problem", "mode", "max_steps"))
 def _solve(problem: Problem, mode: CurveModel, max_steps: int, starts, data: FitData):
+    import optimistix as optx  # only while tracing: a run served by saved solvers never imports it
+
     count_trace(f"refine.solve.{mode.value}")
     solver = optx.LevenbergMarquardt(rtol=_RTOL, atol=_ATOL)
 
