@@ -29,6 +29,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -41,6 +42,8 @@ LOG = logging.getLogger("lfjax")
 #: File suffix and the first line of every file (format version of this module).
 SUFFIX = ".jaxexport"
 MAGIC = b"lfjax-jax-export-v1\n"
+#: Saved solvers unused for this long are deleted when a new one is written (old lfjax or jax versions).
+PRUNE_AFTER_S = 30 * 86400
 #: Libraries whose version changes what a traced solver computes.
 _LIBRARIES = ("jax", "jaxlib", "equinox", "lineax", "optimistix", "numpy")
 
@@ -165,6 +168,8 @@ def _read(path: Path, key: str, flat: list):
         got = [(tuple(a.shape), str(a.dtype)) for a in exp.in_avals]
         if got != [(tuple(x.shape), str(x.dtype)) for x in flat]:
             raise ValueError(f"input shapes {got} differ")
+        if time.time() - path.stat().st_mtime > 86400:
+            os.utime(path)  # in use: kept by `_prune`
     except Exception as exc:  # noqa: BLE001 - any unreadable file is rebuilt, never fatal
         _warn_once(f"the saved solver {path.name} is unreadable ({type(exc).__name__}: {str(exc)[:80]})")
         return None
@@ -210,9 +215,19 @@ def _write(path: Path, key: str, exp) -> None:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(MAGIC + key.encode() + b"\n" + blob)
             os.replace(tmp, path)
+            _prune(path.parent)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
     except OSError as exc:
         LOG.debug("lfjax: cannot save %s (%s)", path, exc)
+
+
+def _prune(folder: Path) -> None:
+    """Deletes saved solvers not used for `PRUNE_AFTER_S` (files of older lfjax / jax versions pile up otherwise)."""
+    cutoff = time.time() - PRUNE_AFTER_S
+    for old in folder.glob(f"*{SUFFIX}"):
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < cutoff:
+                old.unlink()

@@ -163,3 +163,21 @@ def test_unwritable_folder_still_computes(tmp_path, x64):
     with exported.export_cache(blocker / "sub"):
         out = de_curves(ER, TEMPS, points)
     np.testing.assert_array_equal(out, de_curves(ER, TEMPS, points))
+
+
+def test_saving_prunes_files_unused_for_a_month(tmp_path, x64):
+    import os
+    import time
+
+    old, recent = tmp_path / f"refine.solve.fast-old{exported.SUFFIX}", tmp_path / f"grid.de_curves-recent{exported.SUFFIX}"
+    for path, age_days in ((old, 40), (recent, 10)):
+        path.write_bytes(b"x")
+        stamp = time.time() - age_days * 86400
+        os.utime(path, (stamp, stamp))
+    keep = tmp_path / "notes.txt"  # not a saved solver: never touched
+    keep.write_text("mine")
+    os.utime(keep, (0, 0))
+    with exported.export_cache(tmp_path):
+        de_curves(ER, TEMPS, _grid_points())
+    assert not old.exists() and recent.exists() and keep.exists()
+    assert len(_files(tmp_path)) == 2  # the recent one and the new export
