@@ -11,7 +11,14 @@ import pytest
 from lfjax.inference import exported
 from lfjax.inference.compiled import TRACES
 from lfjax.inference.grid import _de_curves, de_curves
-from lfjax.inference.refine import CurveModel, FitData, Problem, _solve, batched_solve, refine
+from lfjax.inference.refine import (
+    CurveModel,
+    FitData,
+    Problem,
+    _solve,
+    batched_solve,
+    refine,
+)
 from lfjax.physics import chi_t_powder_de, ion
 
 ER = ion("Er3+")
