@@ -3,7 +3,8 @@
 For a field B (Oe) along the unit vector b, the ion's Hamiltonian is H_LF + g mu_B B (J . b)
 (kelvin) and its moment along b is M = -g <J . b> (mu_B per ion), the thermal average over the
 levels at temperature T (`_spectral.thermal_mean`: one diagonalisation per (point, direction),
-degeneracy-safe derivatives). A powder is the average of M over b on the irreducible wedge of
+degeneracy-safe derivatives; the value needs only <i|J . b|i>, summed along the three bands of
+J . b, so the diagonalisation is nearly all the cost). A powder is the average of M over b on the irreducible wedge of
 the sphere that the ligand field's symmetry leaves (`sphere.powder_quadrature`); directions in the
 xz plane of a real ligand field, and those on its mirror planes (azimuth k pi / n, turned into the xz
 plane with B_kq -> (-1)^(qk/n) B_kq), are diagonalised in real arithmetic. With a mean field lambda
