@@ -3,9 +3,9 @@
 XLA's concurrency-optimised CPU scheduler deadlocks (every thread idle, the result never ready)
 on batched solvers and Jacobians through many small eigensolvers inside loops with jax 0.10 on a
 2-core CPU: joint fits and even a plain jitted set likelihood hung in about half of the runs. The
-plain scheduler has not hung once. `import lfjax` sets the flag (library users are protected as
-long as lfjax is imported before JAX runs its first computation); a flag the user already gave
-for this option is kept.
+plain scheduler has not hung once. `import lfjax` sets the flag; XLA reads XLA_FLAGS when jax is
+first imported, so library users are protected when they import lfjax before jax (or export the
+flag themselves); a flag the user already gave for this option is kept.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""`lfjax sample`: the posterior of a measurement set by tempered SMC (blackjax)."""
+"""`lfjax sample`: the posterior of a measurement set by tempered SMC (blackjax) or, where one
+likelihood evaluation is too costly for SMC in the time budget, by importance sampling around the
+global fit's optima (`lfjax.engines.importance`); `--route auto` chooses by timing a batch of
+likelihood evaluations."""
 
 from __future__ import annotations
 
@@ -27,6 +30,10 @@ def sample(
     ions_per_formula: fs.IonsPerFormula = None,
     particles: Annotated[int, typer.Option(help="SMC particles.")] = 1000,
     mcmc_steps: Annotated[int, typer.Option(help="Random-walk steps per tempering step.")] = 10,
+    route: Annotated[str, typer.Option(help="auto | smc | importance (around the fit's optima).")] = "auto",
+    budget_min: Annotated[float, typer.Option(help="Time budget (min) that --route auto gives SMC.")] = 10.0,
+    draws: Annotated[int, typer.Option(help="Importance route: proposal draws per round.")] = 2000,
+    starts: Annotated[Optional[int], typer.Option(help="Importance route: prior-drawn starts of the fit.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed.")] = None,
     out: fs.Out = None,
 ) -> None:
@@ -40,8 +47,19 @@ def sample(
                                            ions_per_formula=ions_per_formula)
     for w in mset.warnings:
         typer.echo(f"warning: {w}", err=True)
-    post = run_sample(problem, data, n_particles=particles, n_mcmc=mcmc_steps,
-                      seed=seed if seed is not None else int(opts.get("seed", 0)))
+    from lfjax.errors import UserInputError
+
+    if route not in ("auto", "smc", "importance"):
+        raise UserInputError(f"--route must be auto, smc or importance; got {route!r}")
+    seed = seed if seed is not None else int(opts.get("seed", 0))
+    if route == "auto":
+        route, estimate = choose_route(problem, data, particles, mcmc_steps, budget_min)
+        typer.echo(f"route: {route} (SMC estimated at {estimate / 60:.1f} min against a budget of {budget_min:g} min)",
+                   err=True)
+    if route == "smc":
+        post = run_sample(problem, data, n_particles=particles, n_mcmc=mcmc_steps, seed=seed)
+    else:
+        post = _importance(problem, data, draws, starts or int(opts.get("starts", 64)), seed)
     folded = fold_samples(problem, post.samples)
     import jax
     import numpy as np
@@ -52,7 +70,12 @@ def sample(
         prior = fold_samples(problem, np.asarray(draw_prior(problem, jax.random.key(1), 4000)))
     table = summary(problem, folded, prior)
     typer.echo(mset.describe())
-    typer.echo(f"{post.n_steps} tempering steps, final ESS {post.ess[-1]:.2f} N, log evidence {post.log_evidence:.2f}")
+    if hasattr(post, "betas"):
+        typer.echo(f"{post.n_steps} tempering steps, final ESS {post.ess[-1]:.2f} N, log evidence {post.log_evidence:.2f}")
+    else:
+        typer.echo(f"importance sampling: {post.n_components} proposal components, ESS per round "
+                   f"{', '.join(f'{e * post.n_draws:.0f}' for e in post.ess)} of {post.n_draws} draws, "
+                   f"log evidence {post.log_evidence:.2f}")
     typer.echo(f"{'name':>24} {'mean':>11} {'sd':>10} {'5%':>11} {'95%':>11} {'post/prior':>10}")
     for r in table:
         typer.echo(f"{r['name']:>24} {r['mean']:11.4g} {r['sd']:10.3g} {r['q05']:11.4g} {r['q95']:11.4g} {r['width_ratio']:10.3f}")
@@ -61,3 +84,45 @@ def sample(
     if out is not None:
         paths = write_sample(post, folded, table, data, out, mset)
         typer.echo(f"wrote {len(paths)} files to {out} ({post.wall_s:.1f} s)", err=True)
+
+
+#: Tempering steps assumed by the SMC cost estimate of `choose_route`.
+SMC_STEPS_ESTIMATE = 25
+
+
+def choose_route(problem, data, particles: int, mcmc_steps: int, budget_min: float) -> tuple[str, float]:
+    """("smc" | "importance", estimated SMC seconds) from the timed cost of one likelihood evaluation."""
+    import time
+
+    import jax
+    import numpy as np
+
+    from lfjax.engines import importance, likelihood as lk
+
+    with jax.enable_x64(True):
+        jdata = lk.to_jax(data)
+        theta = np.asarray(lk.draw_prior(problem, jax.random.key(0), importance.CHUNK))
+        importance.log_target(problem, theta, jdata)  # compile
+        t0 = time.perf_counter()
+        importance.log_target(problem, theta, jdata)
+        per_eval = (time.perf_counter() - t0) / importance.CHUNK
+    estimate = per_eval * particles * (mcmc_steps + 1) * SMC_STEPS_ESTIMATE
+    return ("smc" if estimate <= 60 * budget_min else "importance"), estimate
+
+
+def _importance(problem, data, draws: int, starts: int, seed: int):
+    from rich.progress import Progress
+
+    from lfjax.engines.fit import run_fit
+    from lfjax.engines.importance import run_importance
+
+    result = run_fit(problem, data, n_starts=starts, seed=seed,
+                     progress=lambda message: typer.echo(f"fit: {message}", err=True))
+    typer.echo(f"fit: {len(result.solutions)} distinct optima in {result.wall_s:.0f} s", err=True)
+    with Progress(transient=True) as bar:
+        task = bar.add_task("importance draws", total=draws)
+
+        def report(done, total, rnd):
+            bar.update(task, completed=done, description=f"importance draws, round {rnd + 1}")
+
+        return run_importance(problem, data, result, n_draws=draws, seed=seed, progress=report)

@@ -2,15 +2,25 @@
 
 1. Starts: `n_starts` draws of the ligand-field prior (nuisances at their prior means), plus any
    given starts (the (D, E) wedge-grid modes for the DE preset).
-2. Levenberg-Marquardt (`optimistix.LevenbergMarquardt`, float64) over a fixed batch of starts
-   in one compiled call (`lax.map`: under `vmap` the solver's loop with the finite-difference
-   Jacobian below does not finish compiling on jax 0.10 / optimistix 0.1) on the weighted residuals of `likelihood.weighted_residuals`, in units of the
-   prior scale of each entry (so B20 and B66 are equally well conditioned).
-3. Curves without a given noise level: a first pass uses sigma_c = `initial_noise`; sigma_c is
+2. Screening and exploration (sets with more than `explore_points` points on some curve): the set
+   is thinned to at most `explore_points` per curve (`likelihood.thinned`: log-spaced in T, even
+   in H); the starts are the best `n_starts` of `screen x n_starts` prior draws by objective on
+   it; every start runs Levenberg-Marquardt to a loose tolerance on it, with one noise pass
+   (step 4); the `n_refine` best distinct optima go on to the full data with one more noise
+   pass. Real M(T) runs carry hundreds of points that the search does not need: this is what
+   makes many starts affordable on a CPU. Without thinning, every start runs to the final
+   tolerance with `noise_passes` passes.
+3. Levenberg-Marquardt (`optimistix.LevenbergMarquardt`, float64) over a fixed batch of starts
+   in one compiled call (`lax.map`) on the weighted residuals of `likelihood.weighted_residuals`,
+   in units of the prior scale of each entry (so B20 and B66 are equally well conditioned). The
+   Jacobian is forward-mode through the eigensolver's degeneracy-safe JVP (all columns for about
+   the price of one evaluation) for curves at finite field; sets with zero-field chi curves, whose
+   Van Vleck JVP is costly, use central differences (`fd_jvp`, two evaluations per column).
+4. Curves without a given noise level: a first pass uses sigma_c = `initial_noise`; sigma_c is
    then set to the best solution's rms relative residual on that curve and every optimum is
    refined again (twice): the fixed point is the profile-likelihood (ML) noise estimate.
    With sigma_c fixed, optima are compared by the objective (log L = -objective / 2 + const).
-4. Optima within `within` log-likelihood units of the best are listed once modulo the likelihood's
+5. Optima within `within` log-likelihood units of the best are listed once modulo the likelihood's
    symmetry group (the maps that leave every curve's prediction unchanged), best first, with
    1-sigma errors from (J^T J)^-1 scaled by the reduced chi-square max(1, objective / (N - p)).
 """
@@ -32,6 +42,11 @@ BATCH = 16
 MAX_STEPS = 200
 NOISE_FLOOR = 1e-4
 FD_STEP = 1e-6
+#: (rtol, max_steps) of the exploratory and the final Levenberg-Marquardt runs.
+EXPLORE = (1e-5, 60)
+FINAL = (1e-6, 40)
+#: Prior draws screened per start: the starts are the best of `SCREEN x n_starts` draws.
+SCREEN = 8
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -86,6 +101,11 @@ def fd_jvp(fn, step: float = FD_STEP):
     return wrapped
 
 
+def jacobian_mode(problem: lk.Problem) -> str:
+    """"fd" where some chi curve is at zero field (Van Vleck JVP costly), else "forward"."""
+    return "fd" if any(c.kind == "chi" and c.field_oe == 0.0 for c in problem.curves) else "forward"
+
+
 def _residual_fn(problem):
     center = jnp.asarray(problem.theta_center())
     scale = jnp.asarray(problem.theta_scale())
@@ -94,19 +114,19 @@ def _residual_fn(problem):
         data, sigmas = args
         return lk.weighted_residuals(problem, center + scale * u, data, sigmas)
 
-    return fd_jvp(fn), center, scale
+    return (fd_jvp(fn) if jacobian_mode(problem) == "fd" else fn), center, scale
 
 
-@functools.partial(jax.jit, static_argnames=("problem", "max_steps"))
-def _solve_batch(problem, theta0, data, sigmas, max_steps=MAX_STEPS):
-    """LM from each row of theta0 (BATCH, n_theta); returns (theta (BATCH, n_theta), ok (BATCH,))."""
+@functools.partial(jax.jit, static_argnames=("problem", "max_steps", "rtol"))
+def _solve_batch(problem, theta0, data, sigmas, max_steps=MAX_STEPS, rtol=1e-8):
+    """LM from each row of theta0 (BATCH, n_theta): (theta (BATCH, n_theta), ok (BATCH,), steps (BATCH,))."""
     fn, center, scale = _residual_fn(problem)
-    solver = optx.LevenbergMarquardt(rtol=1e-9, atol=1e-12)
+    solver = optx.LevenbergMarquardt(rtol=rtol, atol=rtol)  # u is of order 1 in every entry
 
     def one(t0):
         sol = optx.least_squares(fn, solver, (t0 - center) / scale, args=(data, sigmas),
                                  max_steps=max_steps, throw=False)
-        return center + scale * sol.value, sol.result == optx.RESULTS.successful
+        return center + scale * sol.value, sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
 
     return jax.lax.map(one, theta0)
 
@@ -135,9 +155,16 @@ def _batched(fn, theta, *args):
     return [np.concatenate([np.asarray(o[k]) for o in outs])[:n] for k in range(len(outs[0]))]
 
 
-def solve(problem: lk.Problem, theta0: np.ndarray, data, sigmas) -> tuple[np.ndarray, np.ndarray]:
-    """LM from every start (n, n_theta); returns optima and convergence flags."""
-    return tuple(_batched(lambda t: _solve_batch(problem, t, data, sigmas), np.asarray(theta0, float)))
+def solve(problem: lk.Problem, theta0: np.ndarray, data, sigmas, tolerance=FINAL, say=None) -> tuple[np.ndarray, np.ndarray]:
+    """LM from every start (n, n_theta) to `tolerance` (rtol, max_steps); optima and convergence flags."""
+    rtol, max_steps = tolerance
+    t0 = time.perf_counter()
+    theta, ok, steps = _batched(lambda t: _solve_batch(problem, t, data, sigmas, max_steps=max_steps, rtol=rtol),
+                                np.asarray(theta0, float))
+    if say is not None:
+        say(f"  {len(theta)} LM runs on {problem.n_points} points: median {np.median(steps):.0f} steps "
+            f"(max {np.max(steps)}), {time.perf_counter() - t0:.1f} s")
+    return theta, ok
 
 
 def diagnose(problem: lk.Problem, theta: np.ndarray, data, sigmas):
@@ -153,48 +180,90 @@ def run_fit(
     problem: lk.Problem,
     data,
     *,
-    n_starts: int = 64,
+    n_starts: int = 32,
     seed: int = 0,
     extra_starts=None,
     initial_noise: float = 0.01,
     within: float = 2.0,
     noise_passes: int = 2,
+    explore_points: int | None = 25,
+    n_refine: int = 4,
+    screen: int = SCREEN,
+    progress=None,
 ) -> FitResult:
     """Global fit (see the module docstring). Runs in float64.
 
     Args:
       problem, data: from `likelihood.build`.
-      n_starts: prior draws; seed: their seed; extra_starts: (m, n_theta) further starts.
+      n_starts: LM starts, the best by objective of `screen x n_starts` prior draws (screen = 1:
+        plain prior draws); seed: their seed; extra_starts: (m, n_theta) further starts.
       initial_noise: sigma_c of curves without a noise level in the first pass.
       within: list optima with dlogL >= -within.
+      explore_points: points per curve of the exploratory fits (None: no exploration stage).
+      n_refine: distinct exploratory optima refined on the full data.
+      progress: optional callable(message) told about each stage.
     """
     t0 = time.perf_counter()
+    say = progress or (lambda message: None)
     with jax.enable_x64(True):
-        jdata = lk.to_jax(data)
-        starts = np.array(lk.draw_prior(problem, jax.random.key(seed), n_starts))
-        k = problem.n_free
-        starts[:, k:] = problem.theta_center()[k:]
-        if extra_starts is not None and len(extra_starts):
-            starts = np.concatenate([starts, np.asarray(extra_starts, float).reshape(-1, problem.n_theta)])
         sigmas = initial_sigmas(problem, initial_noise)
         estimated = tuple(c.noise is None for c in problem.curves)
-        theta, ok = solve(problem, starts, jdata, jnp.asarray(sigmas))
-        obj, rss, _ = diagnose(problem, theta, jdata, jnp.asarray(sigmas))
-        for _ in range(noise_passes if any(estimated) else 0):
-            finite = np.isfinite(obj)
-            if not finite.any():
-                break
-            best = int(np.nanargmin(np.where(finite, obj, np.inf)))
-            rms = np.sqrt(rss[best] / np.asarray([c.n for c in problem.curves]))
-            sigmas = np.where(estimated, np.maximum(rms, NOISE_FLOOR), sigmas)
-            keep = _distinct_rows(theta, obj)
-            theta_k, ok_k = solve(problem, theta[keep], jdata, jnp.asarray(sigmas))
-            theta, ok = theta_k, ok_k
-            obj, rss, _ = diagnose(problem, theta, jdata, jnp.asarray(sigmas))
+        explore = explore_points is not None and max(c.n for c in problem.curves) > explore_points
+        small, small_data = lk.thinned(problem, data, explore_points) if explore else (problem, data)
+        small_jdata = lk.to_jax(small_data)
+        starts = np.array(lk.draw_prior(problem, jax.random.key(seed), n_starts * max(screen, 1)))
+        k = problem.n_free
+        starts[:, k:] = problem.theta_center()[k:]
+        if screen > 1:
+            obj = objective(small, starts, small_jdata, sigmas)
+            starts = starts[np.argsort(np.where(np.isfinite(obj), obj, np.inf))[:n_starts]]
+            say(f"screened {n_starts * screen} prior draws on {small.n_points} points: best {n_starts} kept")
+        if extra_starts is not None and len(extra_starts):
+            starts = np.concatenate([starts, np.asarray(extra_starts, float).reshape(-1, problem.n_theta)])
+        if explore:
+            say(f"exploring from {len(starts)} starts on {small.n_points} of {problem.n_points} points")
+            theta, _, sigmas = _passes(small, small_jdata, starts, sigmas, estimated, min(noise_passes, 1),
+                                       EXPLORE, say, n_refine)
+            starts = theta[_distinct_rows(theta, objective(small, theta, small_jdata, sigmas))[:n_refine]]
+            say(f"refining {len(starts)} optima on all {problem.n_points} points")
+        jdata = lk.to_jax(data)
+        theta, ok, sigmas = _passes(problem, jdata, starts, sigmas, estimated,
+                                    min(noise_passes, 1) if explore else noise_passes, FINAL if explore else (1e-8, MAX_STEPS), say)
         obj, rss, jac = diagnose(problem, theta, jdata, jnp.asarray(sigmas))
         solutions = _solutions(problem, theta, ok, obj, rss, jac, jdata, within)
     return FitResult(problem=problem, solutions=solutions, sigmas=sigmas, noise_estimated=estimated,
-                     n_starts=len(starts), n_finite=int(np.isfinite(obj).sum()), wall_s=time.perf_counter() - t0)
+                     n_starts=len(starts) if not explore else n_starts + (0 if extra_starts is None else len(extra_starts)),
+                     n_finite=int(np.isfinite(obj).sum()), wall_s=time.perf_counter() - t0)
+
+
+@functools.partial(jax.jit, static_argnames=("problem",))
+def _objective_batch(problem, theta, data, sigmas):
+    return jax.lax.map(lambda t: jnp.sum(lk.weighted_residuals(problem, t, data, sigmas) ** 2), theta)
+
+
+def objective(problem: lk.Problem, theta: np.ndarray, jdata, sigmas) -> np.ndarray:
+    """(n,) objective of each row of theta (float64, inside `jax.enable_x64`)."""
+    return _batched(lambda t: (_objective_batch(problem, t, jdata, jnp.asarray(sigmas)),), np.asarray(theta, float))[0]
+
+
+def _passes(problem, jdata, starts, sigmas, estimated, noise_passes, tolerance, say=None, keep_best=None):
+    """LM from the starts, then `noise_passes` times: sigma_c of estimated curves := best's rms, refit.
+
+    `keep_best`: refit only that many distinct optima after a noise update. Returns
+    (theta (n, n_theta), ok (n,), sigmas (n_curves,)).
+    """
+    theta, ok = solve(problem, starts, jdata, jnp.asarray(sigmas), tolerance, say)
+    for _ in range(noise_passes if any(estimated) else 0):
+        obj, rss, _ = diagnose(problem, theta, jdata, jnp.asarray(sigmas))
+        finite = np.isfinite(obj)
+        if not finite.any():
+            break
+        best = int(np.nanargmin(np.where(finite, obj, np.inf)))
+        rms = np.sqrt(rss[best] / np.asarray([c.n for c in problem.curves]))
+        sigmas = np.where(estimated, np.maximum(rms, NOISE_FLOOR), sigmas)
+        keep = _distinct_rows(theta, obj)[:keep_best]
+        theta, ok = solve(problem, theta[keep], jdata, jnp.asarray(sigmas), tolerance, say)
+    return theta, ok, sigmas
 
 
 def _distinct_rows(theta, obj, rel: float = 1e-7) -> np.ndarray:

@@ -194,6 +194,27 @@ def build(
     return problem, tuple(data)
 
 
+def thinned(problem: Problem, data, n_max: int):
+    """The problem on at most `n_max` points per curve (for a cheap exploratory fit), and its data.
+
+    A curve with more points keeps those nearest to `n_max` targets evenly spaced along its swept
+    variable (log T for chi curves, where the information sits at low temperature; H for M(H)).
+    Curves with at most `n_max` points and every static setting are kept as they are.
+    """
+    infos, out = [], []
+    for info, d in zip(problem.curves, data):
+        if info.n <= n_max:
+            infos.append(info)
+            out.append(d)
+            continue
+        x = np.log(d["temps_k"]) if info.kind == "chi" else d["fields_oe"]
+        targets = np.linspace(np.min(x), np.max(x), n_max)
+        idx = np.unique(np.argmin(np.abs(x[None, :] - targets[:, None]), axis=1))
+        infos.append(dataclasses.replace(info, n=int(idx.size)))
+        out.append({k: np.asarray(v)[idx] for k, v in d.items()})
+    return dataclasses.replace(problem, curves=tuple(infos)), tuple(out)
+
+
 def full_vector(problem: Problem, theta):
     """The spec's parameter vector (n_names,) of one theta: free ones from theta, fixed inserted."""
     free = dict(zip(problem.free, [theta[i] for i in range(problem.n_free)]))

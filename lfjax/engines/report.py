@@ -10,6 +10,7 @@ result.json), then chi_dia_emu_per_mol, f_m and the mean field if fitted.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 from pathlib import Path
@@ -87,10 +88,8 @@ def sample_result_dict(posterior, folded, table, measurement_set=None) -> dict:
         "curves": [{"label": c.label, "kind": c.kind, "n_points": c.n, "noise_rel": c.noise} for c in p.curves],
         "n_samples": int(folded.shape[0]),
         "posterior": table,
-        "diagnostics": {"n_steps": posterior.n_steps, "betas": posterior.betas.tolist(),
-                        "ess_fraction": posterior.ess.tolist(), "acceptance": posterior.acceptance.tolist(),
-                        "log_evidence": posterior.log_evidence,
-                        "final_unique_fraction": float(np.unique(folded, axis=0).shape[0] / folded.shape[0])},
+        "route": "smc" if hasattr(posterior, "betas") else "importance",
+        "diagnostics": _sampler_diagnostics(posterior, folded),
         "wall_s": posterior.wall_s,
         "measurement_set": None if measurement_set is None else measurement_set.to_dict(),
     }
@@ -99,12 +98,32 @@ def sample_result_dict(posterior, folded, table, measurement_set=None) -> dict:
     return out
 
 
-def predictions(problem: lk.Problem, data, thetas: np.ndarray) -> list[np.ndarray]:
-    """Per curve (len(thetas), n) model values."""
+def _sampler_diagnostics(posterior, folded) -> dict:
+    unique = float(np.unique(folded, axis=0).shape[0] / folded.shape[0])
+    if hasattr(posterior, "betas"):
+        return {"n_steps": posterior.n_steps, "betas": posterior.betas.tolist(),
+                "ess_fraction": posterior.ess.tolist(), "acceptance": posterior.acceptance.tolist(),
+                "log_evidence": posterior.log_evidence, "final_unique_fraction": unique}
+    return {"ess_fraction_per_round": posterior.ess.tolist(), "ess": float(posterior.ess[-1] * posterior.n_draws),
+            "n_draws_per_round": posterior.n_draws, "n_components": posterior.n_components,
+            "log_evidence": posterior.log_evidence, "final_unique_fraction": unique}
+
+
+@functools.partial(jax.jit, static_argnames=("problem",))
+def _predict_batch(problem, thetas, jdata):
+    return jax.lax.map(lambda t: lk.predict(problem, t, jdata), thetas)
+
+
+def predictions(problem: lk.Problem, data, thetas: np.ndarray, chunk: int = 16) -> list[np.ndarray]:
+    """Per curve (len(thetas), n) model values (jitted, in fixed chunks)."""
+    thetas = np.asarray(thetas, float).reshape(-1, problem.n_theta)
+    n = thetas.shape[0]
+    pad = (-n) % chunk
+    padded = np.concatenate([thetas, np.repeat(thetas[:1], pad, axis=0)]) if pad else thetas
     with jax.enable_x64(True):
         jdata = lk.to_jax(data)
-        preds = [lk.predict(problem, jnp.asarray(t), jdata) for t in thetas]
-    return [np.stack([np.asarray(p[c]) for p in preds]) for c in range(len(problem.curves))]
+        parts = [_predict_batch(problem, jnp.asarray(padded[i:i + chunk]), jdata) for i in range(0, len(padded), chunk)]
+    return [np.concatenate([np.asarray(p[c]) for p in parts])[:n] for c in range(len(problem.curves))]
 
 
 def _x(info, d):

@@ -29,6 +29,9 @@ from blackjax.smc import resampling
 from lfjax.engines import likelihood as lk
 
 MAX_STEPS = 200
+#: Particles evaluated together (`lax.map` batches): bounds the memory of finite-field curves
+#: (hundreds of points x field directions x N^2 per particle) without slowing a CPU.
+BATCH = 64
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -78,8 +81,8 @@ def _smc_step(problem, key, state, chol, data, target_ess, n_mcmc, reference=Non
         loglik = lambda t: lk.log_likelihood(problem, t, data) + lk.log_prior(problem, t) - reference(t)
         logprior = reference
     kernel = blackjax.smc.adaptive_tempered.build_kernel(
-        logprior, loglik, _rw_step, rw_init, resampling.systematic, target_ess)
-    ll_before = jax.vmap(loglik)(state.particles)
+        logprior, loglik, _rw_step, rw_init, resampling.systematic, target_ess, batch_size=BATCH)
+    ll_before = jax.lax.map(loglik, state.particles, batch_size=BATCH)
     new_state, info = kernel(key, state, n_mcmc, {"chol": chol[None]})
     delta = new_state.tempering_param - state.tempering_param
     logw = delta * ll_before
@@ -92,7 +95,7 @@ def _smc_step(problem, key, state, chol, data, target_ess, n_mcmc, reference=Non
 
 @functools.partial(jax.jit, static_argnames=("problem",))
 def _loglik_batch(problem, theta, data):
-    return jax.vmap(lambda t: lk.log_likelihood(problem, t, data))(theta)
+    return jax.lax.map(lambda t: lk.log_likelihood(problem, t, data), theta, batch_size=BATCH)
 
 
 def _proposal_chol(particles, weights, scale):
