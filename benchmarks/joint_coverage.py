@@ -1,0 +1,48 @@
+"""Calibration of the joint-set fit and importance posterior on simulated Er3+ sets (chi(T) + M(H)).
+
+    python benchmarks/joint_coverage.py --preset axial --sets 50 --out benchmarks/results/joint_coverage_axial.json
+    python benchmarks/joint_coverage.py --preset D3d --sets 30 --out benchmarks/results/joint_coverage_d3d.json
+    python benchmarks/joint_coverage.py --preset axial --sets 2 --draws 256 --starts 8      # a minute
+
+Logic in lfjax/benchmarking/joint_coverage.py; the JSON is rewritten after every set.
+"""
+
+import argparse
+
+import lfjax  # noqa: F401  (sets the XLA CPU flag before JAX starts)
+from lfjax.benchmarking.joint_coverage import run
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--preset", default="axial", help="model preset (axial, D3d, ...)")
+    parser.add_argument("--ion", default="Er3+")
+    parser.add_argument("--sets", type=int, default=50, help="simulated measurement sets")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--draws", type=int, default=1000, help="importance draws per round")
+    parser.add_argument("--rounds", type=int, default=3, help="importance rounds at most")
+    parser.add_argument("--starts", type=int, default=16, help="fit starts")
+    parser.add_argument("--noise", choices=("integrated", "known"), default="integrated",
+                        help="integrated: curves without a noise level (integrated out); known: the true level")
+    parser.add_argument("--noise-range", type=float, nargs=2, default=(0.003, 0.01), help="relative noise (low, high)")
+    parser.add_argument("--truth-box", type=float, default=1.0, help="truths drawn from this fraction of the prior box")
+    parser.add_argument("--temps", type=int, default=20, help="points of the chi(T) curve")
+    parser.add_argument("--fields", type=int, default=8, help="points of the M(H) curve")
+    parser.add_argument("--explore-points", type=int, default=25,
+                        help="fit explores on at most this many points per curve first (>= the curve length: off)")
+    parser.add_argument("--max-wall-s", type=float, default=None, help="start no new set after this many seconds")
+    parser.add_argument("--out", default=None, help="JSON report (rewritten atomically after every set)")
+    args = parser.parse_args()
+    report = run(args.preset, args.sets, args.seed, args.draws, args.starts, args.noise, ion=args.ion,
+                 truth_box=args.truth_box, noise_range=tuple(args.noise_range), max_rounds=args.rounds,
+                 n_temps=args.temps, n_fields=args.fields, explore_points=args.explore_points,
+                 max_wall_s=args.max_wall_s, out=args.out, log=lambda m: print(m, flush=True))
+    print(f"{report['n_sets_done']} sets: fit no worse than truth {report['fit_no_worse_than_truth']:.2f}, "
+          f"coverage90 {report['coverage90']:.2f} +- {report['coverage90_se']:.2f}, "
+          f"coverage50 {report['coverage50']:.2f} +- {report['coverage50_se']:.2f}, "
+          f"median ESS {report['median_ess']:.0f}, {report['wall_s']:.0f} s; "
+          f"load {report['loadavg_start']} -> {report['loadavg_end']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+"""Calibration of the joint-set engines: global fit and importance posterior on simulated sets.
+
+For each of `n_sets` simulated measurement sets of one sample (Er3+ by default):
+
+1. Truth: ligand-field parameters uniform on `truth_box` x the spec's prior box (centred; 1.0 =
+   the full prior), chi_dia ~ N(0, 0.002 emu/mol), f_m ~ N(1, 0.02) (the likelihood's nuisance
+   priors), and one relative noise level drawn uniformly in `noise_range` for the whole set.
+2. Curves (`simulate_set`): powder chi(T) at zero field (linear response) on `N_TEMPS`
+   log-spaced temperatures 2-300 K and powder M(H) at 2 K on `N_FIELDS` fields 0.5-5 T, with the
+   error model of PHYSICS.md (chi: f_m chi + chi_dia; M: f_m M + chi_dia H / (N_A mu_B)) and
+   relative Gaussian point noise y_i (1 + noise eps_i).
+3. Fit (`fit.run_fit`): the best objective is compared with the truth's objective at the fit's
+   noise levels, sum(weighted_residuals(truth)^2); the fit is "no worse than the truth" when
+   best <= truth + 1e-6.
+4. Posterior (`importance.run_importance`) and a highest-posterior-density check: the truth's log
+   posterior (log likelihood + log prior, `importance.log_target`) against the 10 % and 50 %
+   quantiles of the log posterior of the (equally weighted) posterior draws: the truth lies in the
+   90 % (50 %) HPD region when it is at or above that quantile. Over many sets, a calibrated
+   posterior covers the truth in 90 % (50 %) of them.
+
+Noise treatment (`noise_mode`): "integrated" builds every curve with noise None, so that the
+likelihood integrates each curve's noise out (Jeffreys prior) and the fit estimates it (profile
+ML); "known" gives each curve the true noise level (the problem then differs per set, so the
+compiled functions are rebuilt every set). Coverage is exact only where the posterior's prior is
+the one the truths were drawn from: with `truth_box` < 1 or integrated noise it is approximate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lfjax.constants import NA_MUB_EMU_PER_MOL
+from lfjax.engines import fit as ef
+from lfjax.engines import importance
+from lfjax.engines import likelihood as lk
+from lfjax.io.curves import Curve
+from lfjax.physics import chi as chi_fn
+from lfjax.physics import magnetization
+from lfjax.spec import ModelSpec, model_spec
+
+N_TEMPS = 20
+N_FIELDS = 8
+T_RANGE_K = (2.0, 300.0)
+H_RANGE_OE = (5000.0, 50000.0)
+MH_TEMP_K = 2.0
+SIGMA_DIA = 0.002
+SIGMA_M = 0.02
+#: Tolerance of "best objective <= truth objective".
+OBJ_TOL = 1e-6
+#: Sets with fewer effective importance draws than this are reported apart (see `totals`).
+MIN_ESS = 50.0
+
+
+def simulate_set(spec: ModelSpec, lf_values, chi_dia: float, f_m: float, noise: float, rng,
+                 noise_mode: str = "integrated", n_temps: int = N_TEMPS, n_fields: int = N_FIELDS) -> list[Curve]:
+    """Powder chi(T) at 0 Oe and M(H) at 2 K of one parameter set, with the error model and noise.
+
+    Args:
+      spec: the model; lf_values: (n_params,) its parameters in K.
+      chi_dia: emu/mol per ion; f_m: mass factor; noise: relative point noise (e.g. 0.005).
+      rng: numpy generator for the noise.
+      noise_mode: "integrated" (curves carry noise None) or "known" (curves carry `noise`).
+      n_temps, n_fields: points of the two curves.
+
+    Returns:
+      [chi curve (n_temps points, emu/mol), M(H) curve (n_fields points, mu_B per ion)].
+    """
+    temps = np.geomspace(*T_RANGE_K, n_temps)
+    fields = np.linspace(*H_RANGE_OE, n_fields)
+    with jax.enable_x64(True):
+        params = spec.stevens_params(jnp.asarray(lf_values, jnp.float64))
+        chi = np.asarray(chi_fn(spec.ion, params, jnp.asarray(temps), 0.0, direction="powder", dtype=jnp.float64))
+        mag = np.asarray(magnetization(spec.ion, params, jnp.full(n_fields, MH_TEMP_K), jnp.asarray(fields),
+                                       direction="powder", dtype=jnp.float64))
+    y_chi = (f_m * chi + chi_dia) * (1 + noise * rng.standard_normal(n_temps))
+    y_mh = (f_m * mag + chi_dia * fields / NA_MUB_EMU_PER_MOL) * (1 + noise * rng.standard_normal(n_fields))
+    given = noise if noise_mode == "known" else None
+    return [Curve(kind="chi", temps_k=temps, fields_oe=np.zeros(n_temps), values=y_chi, label="chi 0 Oe", noise=given),
+            Curve(kind="mh", temps_k=np.full(n_fields, MH_TEMP_K), fields_oe=fields, values=y_mh, label="M(H) 2 K",
+                  noise=given)]
+
+
+def draw_truth(spec: ModelSpec, rng, truth_box: float) -> tuple[np.ndarray, float, float]:
+    """(ligand field (n_params,) K uniform on the centred sub-box, chi_dia emu/mol, f_m)."""
+    lo, hi = spec.low, spec.high
+    mid, half = (lo + hi) / 2, (hi - lo) / 2 * truth_box
+    lf = mid + half * rng.uniform(-1.0, 1.0, lo.shape)
+    return lf, float(SIGMA_DIA * rng.standard_normal()), float(1.0 + SIGMA_M * rng.standard_normal())
+
+
+def hpd_flags(truth_logpost: float, sample_logpost: np.ndarray) -> tuple[bool, bool, float]:
+    """(in 90 % HPD, in 50 % HPD, fraction of draws with log posterior below the truth's)."""
+    q10, q50 = np.quantile(sample_logpost, [0.1, 0.5])
+    return bool(truth_logpost >= q10), bool(truth_logpost >= q50), float(np.mean(sample_logpost < truth_logpost))
+
+
+def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_range, noise_mode: str,
+            n_starts: int, n_draws: int, max_rounds: int, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS,
+            explore_points: int | None = 25) -> dict:
+    """Simulate, fit and sample one set; the per-set record of the report."""
+    t0 = time.perf_counter()
+    rng = np.random.default_rng([seed, index])
+    lf, chi_dia, f_m = draw_truth(spec, rng, truth_box)
+    noise = float(rng.uniform(*noise_range))
+    curves = simulate_set(spec, lf, chi_dia, f_m, noise, rng, noise_mode, n_temps, n_fields)
+    problem, data = lk.build(curves, spec)
+    truth = np.concatenate([lf, [chi_dia, f_m]])
+    result = ef.run_fit(problem, data, n_starts=n_starts, seed=seed + index, explore_points=explore_points)
+    t_fit = time.perf_counter() - t0
+    with jax.enable_x64(True):
+        jdata = lk.to_jax(data)
+        truth_obj = float(jnp.sum(lk.weighted_residuals(problem, jnp.asarray(truth), jdata,
+                                                        jnp.asarray(result.sigmas)) ** 2))
+    best = result.solutions[0].objective if result.solutions else float("inf")
+    post = importance.run_importance(problem, data, result, n_draws=n_draws, max_rounds=max_rounds, seed=seed + index)
+    with jax.enable_x64(True):
+        ll, lp = importance.log_target(problem, np.vstack([truth[None], post.samples]), jdata)
+    logpost = ll + lp
+    in90, in50, rank = hpd_flags(float(logpost[0]), logpost[1:])
+    return {
+        "index": index,
+        "truth": dict(zip(problem.theta_names, truth.tolist())),
+        "noise": noise,
+        "data": [{"kind": c.kind, "temps_k": c.temps_k.tolist(), "fields_oe": c.fields_oe.tolist(),
+                  "values": c.values.tolist()} for c in curves],
+        "sigmas_fit": np.asarray(result.sigmas).tolist(),
+        "best_objective": float(best),
+        "truth_objective": truth_obj,
+        "fit_no_worse_than_truth": bool(best <= truth_obj + OBJ_TOL),
+        "n_solutions": len(result.solutions),
+        "best_theta": (result.solutions[0].theta.tolist() if result.solutions else None),
+        "truth_log_likelihood": float(ll[0]),
+        "truth_log_prior": float(lp[0]),
+        "truth_log_posterior": float(logpost[0]),
+        "posterior_logpost_q10": float(np.quantile(logpost[1:], 0.1)),
+        "posterior_logpost_q50": float(np.quantile(logpost[1:], 0.5)),
+        "hpd_rank": rank,
+        "ess_fraction": float(post.ess[-1]),
+        "ess": float(post.ess[-1] * n_draws),
+        "ess_rounds": post.ess.tolist(),
+        "n_components": post.n_components,
+        "in90": in90,
+        "in50": in50,
+        "fit_s": t_fit,
+        "importance_s": post.wall_s,
+        "wall_s": time.perf_counter() - t0,
+    }
+
+
+def _fraction(flags) -> tuple[float | None, float | None]:
+    """(fraction, binomial standard error sqrt(p (1 - p) / n)); None for no sets."""
+    n = len(flags)
+    if n == 0:
+        return None, None
+    p = float(np.mean(flags))
+    return p, float(np.sqrt(p * (1 - p) / n))
+
+
+def totals(sets: list[dict], min_ess: float = MIN_ESS) -> dict:
+    """Fractions with binomial standard errors and the ESS / time medians over the finished sets.
+
+    The coverages are also given over the sets whose final ESS is at least `min_ess` draws
+    (`*_ess_ok`): with a handful of effective draws the quantiles of the posterior's log density
+    are those of one or two points, and the HPD check says little.
+    """
+    fit_ok, fit_se = _fraction([s["fit_no_worse_than_truth"] for s in sets])
+    c90, c90_se = _fraction([s["in90"] for s in sets])
+    c50, c50_se = _fraction([s["in50"] for s in sets])
+    good = [s for s in sets if s["ess"] >= min_ess]
+    g90, g90_se = _fraction([s["in90"] for s in good])
+    g50, g50_se = _fraction([s["in50"] for s in good])
+    med = (lambda key: float(np.median([s[key] for s in sets])) if sets else None)
+    return {"n_sets_done": len(sets), "fit_no_worse_than_truth": fit_ok, "fit_no_worse_than_truth_se": fit_se,
+            "coverage90": c90, "coverage90_se": c90_se, "coverage50": c50, "coverage50_se": c50_se,
+            "min_ess": min_ess, "n_sets_ess_ok": len(good), "coverage90_ess_ok": g90, "coverage90_ess_ok_se": g90_se,
+            "coverage50_ess_ok": g50, "coverage50_ess_ok_se": g50_se,
+            "median_ess": med("ess"), "median_ess_fraction": med("ess_fraction"),
+            "median_wall_s_per_set": med("wall_s"),
+            "mean_wall_s_per_set": float(np.mean([s["wall_s"] for s in sets])) if sets else None}
+
+
+def write_json(report: dict, path: str) -> None:
+    """Writes `report` to `path` atomically (a temporary file in the same folder, then os.replace)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp_", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(report, fh, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1000, n_starts: int = 16,
+        noise: str = "integrated", *, ion: str = "Er3+", truth_box: float = 1.0, noise_range=(0.003, 0.01),
+        max_rounds: int = 3, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS, explore_points: int | None = 25,
+        max_wall_s: float | None = None, out: str | None = None, log=None) -> dict:
+    """The calibration benchmark (see the module docstring); returns the report dict.
+
+    Args:
+      preset: the spec's preset ("axial", "D3d", ...); n_sets: simulated sets; seed: base seed.
+      n_draws: importance draws per round; n_starts: fit starts; noise: "integrated" | "known".
+      ion: the ion; truth_box: fraction of each prior half-range the truths are drawn from.
+      noise_range: (low, high) of the relative noise level of each set.
+      n_temps, n_fields: points of the chi(T) and M(H) curves.
+      explore_points: `fit.run_fit`'s exploration size (a fit on at most this many points per
+        curve first, then the best optima on all points); curves no longer than it skip the stage.
+      max_wall_s: stop starting new sets after this many seconds (the report says how many ran).
+      out: JSON path, rewritten atomically after every set; log: optional callable(str).
+    """
+    if noise not in ("integrated", "known"):
+        raise ValueError(f"noise must be 'integrated' or 'known'; got {noise!r}")
+    say = log or (lambda message: None)
+    spec = model_spec(ion, preset=preset)
+    t0 = time.perf_counter()
+    report = {
+        "benchmark": "joint_coverage",
+        "config": {"preset": spec.preset, "ion": spec.ion.name, "n_sets": n_sets, "seed": seed, "n_draws": n_draws,
+                   "n_starts": n_starts, "max_rounds": max_rounds, "noise_mode": noise, "n_temps": n_temps,
+                   "n_fields": n_fields, "explore_points": explore_points,
+                   "noise_range": list(noise_range), "truth_box": truth_box,
+                   "truth_prior": (f"ligand field uniform on {truth_box} x the prior half-ranges (centred); "
+                                   f"chi_dia ~ N(0, {SIGMA_DIA}), f_m ~ N(1, {SIGMA_M}); "
+                                   f"noise uniform in {list(noise_range)} per set"),
+                   "curves": (f"powder chi(T) at 0 Oe, {n_temps} log-spaced T in {list(T_RANGE_K)} K; powder M(H) "
+                              f"at {MH_TEMP_K} K, {n_fields} fields in {list(H_RANGE_OE)} Oe; relative noise"),
+                   "hpd": "truth in X % HPD when its log posterior >= the (100 - X) % quantile of the draws'",
+                   "fit_check": f"best objective <= truth objective at the fit's sigmas + {OBJ_TOL}",
+                   "max_wall_s": max_wall_s},
+        "spec": spec.to_dict(),
+        "device": f"{jax.devices()[0].platform}: {jax.devices()[0].device_kind}",
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "jax_version": jax.__version__,
+        "loadavg_start": list(os.getloadavg()),
+        "sets": [],
+        "complete": False,
+    }
+    for i in range(n_sets):
+        if max_wall_s is not None and time.perf_counter() - t0 > max_wall_s:
+            say(f"time limit {max_wall_s} s reached after {i} sets")
+            break
+        rec = one_set(spec, i, seed, truth_box=truth_box, noise_range=noise_range, noise_mode=noise,
+                      n_starts=n_starts, n_draws=n_draws, max_rounds=max_rounds, n_temps=n_temps,
+                      n_fields=n_fields, explore_points=explore_points)
+        report["sets"].append(rec)
+        say(f"set {i + 1}/{n_sets}: fit {'ok' if rec['fit_no_worse_than_truth'] else 'WORSE'} "
+            f"(best {rec['best_objective']:.2f}, truth {rec['truth_objective']:.2f}), ESS {rec['ess']:.0f}, "
+            f"in90 {rec['in90']}, in50 {rec['in50']}, rank {rec['hpd_rank']:.2f}, {rec['wall_s']:.1f} s")
+        report.update(totals(report["sets"]), loadavg_end=list(os.getloadavg()), wall_s=time.perf_counter() - t0)
+        if out:
+            write_json(report, out)
+    report.update(totals(report["sets"]), loadavg_end=list(os.getloadavg()), wall_s=time.perf_counter() - t0,
+                  complete=len(report["sets"]) == n_sets)
+    if out:
+        write_json(report, out)
+    return report

@@ -1,0 +1,122 @@
+"""The joint-set calibration benchmark at tiny size: a consistent report, an objective checked in numpy."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lfjax.benchmarking import joint_coverage as jc
+from lfjax.physics import chi, magnetization
+from lfjax.spec import model_spec
+
+NA_MUB = 5584.939  # emu/mol per mu_B per ion (PHYSICS.md)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):  # ~30-50 s on 2 cores: one compile of the fit and of the sampler's target
+    out = tmp_path_factory.mktemp("jc") / "joint_coverage_axial.json"
+    rep = jc.run("axial", n_sets=1, seed=3, n_draws=128, n_starts=4, noise="known", n_temps=8, n_fields=4,
+                 max_rounds=1, out=str(out))
+    return rep, json.loads(out.read_text()), out
+
+
+def _numpy_objective(spec, theta, data, sigmas):
+    """sum of ((model - d) / (|d| sigma))^2 (M(H): floor 5 % of max |d|) + the two nuisance priors."""
+    lf, chi_dia, f_m = np.asarray(theta[:-2]), theta[-2], theta[-1]
+    with jax.enable_x64(True):
+        params = {n: jnp.asarray(v, jnp.float64) for n, v in zip(spec.names, lf)}
+        total = (chi_dia / 0.002) ** 2 + ((f_m - 1) / 0.02) ** 2
+        for d, sigma in zip(data, sigmas):
+            t, h, y = (np.asarray(d[k]) for k in ("temps_k", "fields_oe", "values"))
+            if d["kind"] == "chi":
+                model = f_m * np.asarray(chi(spec.ion, params, jnp.asarray(t), 0.0, dtype=jnp.float64)) + chi_dia
+                w = np.abs(y)
+            else:
+                model = f_m * np.asarray(magnetization(spec.ion, params, jnp.asarray(t), jnp.asarray(h),
+                                                       dtype=jnp.float64)) + chi_dia * h / NA_MUB
+                w = np.maximum(np.abs(y), 0.05 * np.max(np.abs(y)))
+            total += np.sum(((model - y) / (w * sigma)) ** 2)
+    return total
+
+
+def test_report_file_is_the_returned_report_and_complete(report):
+    rep, disk, out = report
+    assert disk["complete"] and disk["n_sets_done"] == len(disk["sets"]) == 1
+    assert disk["coverage90"] == rep["coverage90"] and disk["sets"][0]["truth"] == rep["sets"][0]["truth"]
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".tmp_")]  # atomic write left nothing
+    assert disk["jax_version"] == jax.__version__ and len(disk["loadavg_start"]) == len(disk["loadavg_end"]) == 3
+    assert disk["config"]["noise_mode"] == "known" and disk["spec"]["preset"] == "axial"
+
+
+def test_fractions_flags_and_objectives_are_consistent(report):
+    _, disk, _ = report
+    for key in ("fit_no_worse_than_truth", "coverage90", "coverage50"):
+        assert 0.0 <= disk[key] <= 1.0
+        assert disk[key + "_se"] == pytest.approx(np.sqrt(disk[key] * (1 - disk[key]) / disk["n_sets_done"]))
+    for s in disk["sets"]:
+        assert s["in90"] >= s["in50"]
+        assert s["in90"] == (s["truth_log_posterior"] >= s["posterior_logpost_q10"])
+        assert s["in50"] == (s["truth_log_posterior"] >= s["posterior_logpost_q50"])
+        assert s["posterior_logpost_q10"] <= s["posterior_logpost_q50"]
+        assert np.isfinite(s["best_objective"]) and np.isfinite(s["truth_objective"])
+        assert np.isfinite(s["truth_log_prior"])  # the truth lies inside the prior box
+        assert s["truth_log_posterior"] == pytest.approx(s["truth_log_likelihood"] + s["truth_log_prior"])
+        assert s["fit_no_worse_than_truth"] == (s["best_objective"] <= s["truth_objective"] + jc.OBJ_TOL)
+        assert 0 < s["ess"] <= 128 and 0.3e-2 <= s["noise"] <= 1e-2
+        assert s["sigmas_fit"] == [s["noise"], s["noise"]]  # known noise: the fit uses the true level
+    assert disk["fit_no_worse_than_truth"] == np.mean([s["fit_no_worse_than_truth"] for s in disk["sets"]])
+
+
+def test_truth_objective_matches_an_independent_numpy_sum(report):
+    _, disk, _ = report
+    spec = model_spec("Er3+", preset="axial")
+    s = disk["sets"][0]
+    theta = [s["truth"][n] for n in (*spec.names, "chi_dia_emu_per_mol", "f_m")]
+    lo, hi = spec.low, spec.high
+    assert np.all((np.asarray(theta[:3]) >= lo) & (np.asarray(theta[:3]) <= hi))
+    expected = _numpy_objective(spec, theta, s["data"], s["sigmas_fit"])
+    assert s["truth_objective"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_simulated_data_follow_the_error_model():
+    spec = model_spec("Er3+", preset="axial")
+    lf = np.array([-0.5, 0.004, -3e-5])
+    exact = jc.simulate_set(spec, lf, 0.001, 1.02, 0.0, np.random.default_rng(0), n_temps=6, n_fields=3)
+    noisy = jc.simulate_set(spec, lf, 0.001, 1.02, 0.01, np.random.default_rng(0), n_temps=6, n_fields=3)
+    with jax.enable_x64(True):
+        params = {n: jnp.asarray(v) for n, v in zip(spec.names, lf)}
+        chi0 = np.asarray(chi(spec.ion, params, jnp.asarray(exact[0].temps_k), 0.0, dtype=jnp.float64))
+    np.testing.assert_allclose(exact[0].values, 1.02 * chi0 + 0.001, rtol=1e-12)
+    assert exact[0].noise is None  # integrated noise by default
+    rel = noisy[0].values / exact[0].values - 1
+    assert 0 < np.max(np.abs(rel)) < 0.05  # 1 % relative noise
+    # Er3+ at 2 K and 5 T: M below the free-ion saturation g_J J = 9 mu_B, increasing with H
+    m = exact[1].values
+    assert np.all(np.diff(m) > 0) and m[-1] < 9.0 * 1.02 + 0.001 * 5e4 / NA_MUB
+
+
+def test_hpd_check_is_calibrated_on_a_gaussian():
+    """Truths drawn from N(0, I_3), the posterior itself: coverages 0.9 and 0.5 within sampling error."""
+    rng = np.random.default_rng(0)
+    n_sets, n_draws = 2000, 400
+    flags = []
+    for _ in range(n_sets):
+        truth = rng.standard_normal(3)
+        draws = rng.standard_normal((n_draws, 3))
+        flags.append(jc.hpd_flags(-0.5 * truth @ truth, -0.5 * np.sum(draws**2, axis=1))[:2])
+    flags = np.asarray(flags)
+    assert abs(flags[:, 0].mean() - 0.9) < 0.025 and abs(flags[:, 1].mean() - 0.5) < 0.04
+    assert np.all(flags[:, 0] >= flags[:, 1])
+
+
+def test_totals_binomial_errors_and_low_ess_split():
+    sets = [{"fit_no_worse_than_truth": True, "in90": i < 3, "in50": i < 1, "ess": e, "ess_fraction": e / 100,
+             "wall_s": 1.0} for i, e in enumerate([100.0, 80.0, 2.0, 60.0])]
+    t = jc.totals(sets, min_ess=50.0)
+    assert t["coverage90"] == 0.75 and t["coverage90_se"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
+    assert t["n_sets_ess_ok"] == 3 and t["coverage90_ess_ok"] == pytest.approx(2 / 3)
+    assert t["coverage50"] == 0.25 and t["median_ess"] == 70.0 and t["fit_no_worse_than_truth"] == 1.0
