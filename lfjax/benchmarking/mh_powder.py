@@ -43,7 +43,7 @@ ACCURACY_FIELDS_OE = np.array([100.0, 1e4, 7e4])
 #: Bound the tests and this benchmark hold the default rule to (relative, vs `FINE_RULE`).
 BOUND = 2e-3
 #: Rules timed and checked beside the default, (n_theta, n_phi): the previous D3d default.
-OTHER_RULES = ((8, 18),)
+OTHER_RULES = ((6, 18),)
 
 
 def prior_draws(the_ion, n: int, rng, scale_k: float = 500.0) -> np.ndarray:

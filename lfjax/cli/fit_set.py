@@ -127,8 +127,8 @@ def run_fit_set(
     for w in mset.warnings:
         typer.echo(f"warning: {w}", err=True)
     extra = grid_starts(problem, data, problem.wedge_d_max_k or d_max)
-    result = run_fit(problem, data, n_starts=starts or int(opts.get("starts", 64)), seed=seed or int(opts.get("seed", 0)),
-                     extra_starts=extra)
+    result = run_fit(problem, data, n_starts=starts or int(opts.get("starts", 32)), seed=seed or int(opts.get("seed", 0)),
+                     extra_starts=extra, progress=lambda message: typer.echo(f"fit: {message}", err=True))
     typer.echo(mset.describe())
     for c, s, e in zip(problem.curves, result.sigmas, result.noise_estimated):
         typer.echo(f"  noise {c.label}: {s:.3g} ({'estimated' if e else 'given'})")

@@ -59,7 +59,7 @@ def sample(
     if route == "smc":
         post = run_sample(problem, data, n_particles=particles, n_mcmc=mcmc_steps, seed=seed)
     else:
-        post = _importance(problem, data, draws, starts or int(opts.get("starts", 64)), seed)
+        post = _importance(problem, data, draws, starts or int(opts.get("starts", 32)), seed)
     folded = fold_samples(problem, post.samples)
     import jax
     import numpy as np

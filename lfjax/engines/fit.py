@@ -6,8 +6,8 @@
    is thinned to at most `explore_points` per curve (`likelihood.thinned`: log-spaced in T, even
    in H); the starts are the best `n_starts` of `screen x n_starts` prior draws by objective on
    it; every start runs Levenberg-Marquardt to a loose tolerance on it, with one noise pass
-   (step 4); the `n_refine` best distinct optima go on to the full data with one more noise
-   pass. Real M(T) runs carry hundreds of points that the search does not need: this is what
+   (step 4); the best distinct optima (at most `n_refine`, within `REFINE_MARGIN` of the best's
+   objective there) go on to the full data with one more noise pass. Real M(T) runs carry hundreds of points that the search does not need: this is what
    makes many starts affordable on a CPU. Without thinning, every start runs to the final
    tolerance with `noise_passes` passes.
 3. Levenberg-Marquardt (`optimistix.LevenbergMarquardt`, float64) over a fixed batch of starts
@@ -43,8 +43,10 @@ MAX_STEPS = 200
 NOISE_FLOOR = 1e-4
 FD_STEP = 1e-6
 #: (rtol, max_steps) of the exploratory and the final Levenberg-Marquardt runs.
-EXPLORE = (1e-5, 60)
+EXPLORE = (1e-5, 40)
 FINAL = (1e-6, 40)
+#: Exploratory optima refined on the full data are those within this relative margin of the best.
+REFINE_MARGIN = 0.25
 #: Prior draws screened per start: the starts are the best of `SCREEN x n_starts` draws.
 SCREEN = 8
 
@@ -224,7 +226,7 @@ def run_fit(
             say(f"exploring from {len(starts)} starts on {small.n_points} of {problem.n_points} points")
             theta, _, sigmas = _passes(small, small_jdata, starts, sigmas, estimated, min(noise_passes, 1),
                                        EXPLORE, say, n_refine)
-            starts = theta[_distinct_rows(theta, objective(small, theta, small_jdata, sigmas))[:n_refine]]
+            starts = theta[_worth_refining(theta, objective(small, theta, small_jdata, sigmas), n_refine, within)]
             say(f"refining {len(starts)} optima on all {problem.n_points} points")
         jdata = lk.to_jax(data)
         theta, ok, sigmas = _passes(problem, jdata, starts, sigmas, estimated,
@@ -264,6 +266,15 @@ def _passes(problem, jdata, starts, sigmas, estimated, noise_passes, tolerance, 
         keep = _distinct_rows(theta, obj)[:keep_best]
         theta, ok = solve(problem, theta[keep], jdata, jnp.asarray(sigmas), tolerance, say)
     return theta, ok, sigmas
+
+
+def _worth_refining(theta, obj, n_refine: int, within: float) -> np.ndarray:
+    """Distinct exploratory optima worth a full-data fit: at most n_refine, best first, whose
+    thinned-set objective is within `REFINE_MARGIN` of the best's (relative) plus 4 x within."""
+    rows = _distinct_rows(theta, obj)
+    best = obj[rows[0]]
+    keep = [i for i in rows if obj[i] <= best * (1 + REFINE_MARGIN) + 4 * within]
+    return np.asarray(keep[:n_refine])
 
 
 def _distinct_rows(theta, obj, rel: float = 1e-7) -> np.ndarray:

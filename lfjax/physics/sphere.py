@@ -47,12 +47,14 @@ from lfjax.physics.operators import parse_stevens_name
 #: Lebedev rule unless n_theta or n_phi is given). Chosen from
 #: the convergence table of `benchmarks/powder_quadrature.py`: powder M at 2 K, 100 Oe to 7 T,
 #: within 2e-3 of a (64, 96) rule for ligand fields of a few K to hundreds of K (tests check it).
-#: n = 3 (D3d): 6 x 18, i.e. 6 polar nodes x 4 azimuths on [0, pi / 3] (half of them on the mirror
-#: planes, real), 24 directions; over draws of the 500 K comparable-energy prior and Ising-like
-#: doublets the error at 2 K, 7 T is below 1e-3 (`lfjax.benchmarking.mh_powder` measures it). Ligand
-#: fields of 50-200 K per term at 7 T have kinks in M(b) . b (level crossings at 2 K) that no rule of
-#: this size resolves to 2e-3 (up to ~8e-3 here, ~5e-3 with 8 x 18).
-DEFAULT_RULES = {0: (16, 1), 1: (16, 48), 2: (16, 48), 3: (6, 18), 4: (12, 24), 6: (12, 24)}
+#: n = 3 (D3d): 8 x 18, i.e. 8 polar nodes x 4 azimuths on [0, pi / 3] (half of them on the mirror
+#: planes, real), 32 directions; over draws of the 500 K comparable-energy prior and Ising-like
+#: doublets the error at 2 K, 7 T is below 2e-3 (`lfjax.benchmarking.mh_powder` measures it; in a
+#: study of 1,020 prior draws one reached 2.5e-3). The 6 x 18 rule (24 directions) is 1.6x faster
+#: but exceeds 2e-3 for about 1 in 300 prior draws at 7 T (up to 4.5e-3): pass n_theta=6 for speed.
+#: Ligand fields of 50-200 K per term at 7 T have kinks in M(b) . b (level crossings at 2 K) that no
+#: rule of this size resolves to 2e-3 (up to ~5e-3 with 8 x 18).
+DEFAULT_RULES = {0: (16, 1), 1: (16, 48), 2: (16, 48), 3: (8, 18), 4: (12, 24), 6: (12, 24)}
 
 #: Lebedev order (scipy.integrate.lebedev_rule) of the default rule for n = 1 and 2, from the same
 #: convergence table (powder M within 2e-3 of a fine rule, including Ising doublets along x, y or z).

@@ -15,9 +15,9 @@ def report():  # ~30 s on 2 cores (five compiles, a 1088-direction float64 refer
 @pytest.mark.slow
 def test_three_implementations_agree_with_float64_and_report_rates(report):
     rows = report["rows"]
-    assert set(rows) == {"lfjax", "plain_jnp", "numpy_loop", "lfjax_8x18"}
-    assert rows["lfjax"]["directions"] == report["rule"]["wedge_directions"] == 24
-    assert rows["lfjax_8x18"]["directions"] == 32
+    assert set(rows) == {"lfjax", "plain_jnp", "numpy_loop", "lfjax_6x18"}
+    assert rows["lfjax"]["directions"] == report["rule"]["wedge_directions"] == 32
+    assert rows["lfjax_6x18"]["directions"] == 24
     assert rows["plain_jnp"]["directions"] == rows["numpy_loop"]["directions"] == 6 * 18
     for row in rows.values():
         assert row["curves_per_s"] > 0 and row["seconds"] > 0
@@ -36,7 +36,7 @@ def test_accuracy_classes_within_bound(report):
         assert acc[label]["max_end_to_end_f32"] < mh_powder.BOUND, label
         assert len(acc[label]["end_to_end_f32"]) == len(acc[label]["fields_oe"]) == 3
         assert acc[label]["n_above_bound_quadrature_f64"] == 0
-        assert acc[label]["max_quadrature_f64_8x18"] < mh_powder.BOUND
+        assert np.isfinite(acc[label]["max_quadrature_f64_6x18"])  # the faster rule is reported, not bounded
 
 
 def test_draws_lie_in_the_prior_and_ising_draws_have_ising_ground_doublets():
