@@ -49,3 +49,25 @@ def test_sample_unknown_preset_exits_2_and_writes_nothing(tmp_path):
     assert res.exit_code == 2
     assert "nonsense" in res.output and len(res.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_sample_importance_route_writes_its_diagnostics(tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["sample", str(_table(tmp_path)), "--preset", "DE", "--route", "importance",
+                              "--draws", "200", "--starts", "4", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    result = json.loads((out / "result.json").read_text())
+    assert result["route"] == "importance"
+    diag = result["diagnostics"]
+    assert diag["n_draws_per_round"] == 200 and 0 < diag["ess"] <= 200
+    assert diag["n_components"] >= 6  # each optimum with its six (D, E) images
+    samples = np.loadtxt(out / "samples.csv", delimiter=",", skiprows=1)
+    assert samples.shape == (200, 4)
+    assert result["p_d_negative"] > 0.5  # D = -7 K
+    assert "importance sampling" in res.output
+
+
+def test_sample_unknown_route_exits_2(tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["sample", str(_table(tmp_path)), "--route", "mcmc", "--out", str(out)])
+    assert res.exit_code == 2 and "--route" in res.output and not out.exists()
