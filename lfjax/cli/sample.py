@@ -76,6 +76,10 @@ def sample(
         typer.echo(f"importance sampling: {post.n_components} proposal components, ESS per round "
                    f"{', '.join(f'{e * post.n_draws:.0f}' for e in post.ess)} of {post.n_draws} draws, "
                    f"log evidence {post.log_evidence:.2f}")
+        if post.ess[-1] * post.n_draws < MIN_ESS:
+            typer.echo(f"warning: ESS {post.ess[-1] * post.n_draws:.0f} < {MIN_ESS}: the proposal around the fit's optima "
+                       "does not match the posterior, so these draws are not a reliable posterior; try more --starts "
+                       "(a better converged fit), more --draws, or --route smc", err=True)
     typer.echo(f"{'name':>24} {'mean':>11} {'sd':>10} {'5%':>11} {'95%':>11} {'post/prior':>10}")
     for r in table:
         typer.echo(f"{r['name']:>24} {r['mean']:11.4g} {r['sd']:10.3g} {r['q05']:11.4g} {r['q95']:11.4g} {r['width_ratio']:10.3f}")
@@ -85,6 +89,9 @@ def sample(
         paths = write_sample(post, folded, table, data, out, mset)
         typer.echo(f"wrote {len(paths)} files to {out} ({post.wall_s:.1f} s)", err=True)
 
+
+#: Importance route: an ESS below this is reported as an unreliable posterior.
+MIN_ESS = 100
 
 #: Tempering steps assumed by the SMC cost estimate of `choose_route`.
 SMC_STEPS_ESTIMATE = 25
