@@ -104,7 +104,8 @@ def _sampler_diagnostics(posterior, folded) -> dict:
         return {"n_steps": posterior.n_steps, "betas": posterior.betas.tolist(),
                 "ess_fraction": posterior.ess.tolist(), "acceptance": posterior.acceptance.tolist(),
                 "log_evidence": posterior.log_evidence, "final_unique_fraction": unique}
-    return {"ess_fraction_per_round": posterior.ess.tolist(), "ess": float(posterior.ess[-1] * posterior.n_draws),
+    ess = float(posterior.ess[-1] * posterior.n_draws)
+    return {"ess_fraction_per_round": posterior.ess.tolist(), "ess": ess, "reliable": ess >= 100,
             "n_draws_per_round": posterior.n_draws, "n_components": posterior.n_components,
             "log_evidence": posterior.log_evidence, "final_unique_fraction": unique}
 

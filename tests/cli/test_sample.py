@@ -60,6 +60,7 @@ def test_sample_importance_route_writes_its_diagnostics(tmp_path):
     assert result["route"] == "importance"
     diag = result["diagnostics"]
     assert diag["n_draws_per_round"] == 200 and 0 < diag["ess"] <= 200
+    assert diag["reliable"] == (diag["ess"] >= 100)
     assert diag["n_components"] >= 6  # each optimum with its six (D, E) images
     samples = np.loadtxt(out / "samples.csv", delimiter=",", skiprows=1)
     assert samples.shape == (200, 4)
