@@ -32,11 +32,12 @@ def main():
                         help="fit explores on at most this many points per curve first (>= the curve length: off)")
     parser.add_argument("--max-wall-s", type=float, default=None, help="start no new set after this many seconds")
     parser.add_argument("--out", default=None, help="JSON report (rewritten atomically after every set)")
+    parser.add_argument("--resume", action="store_true", help="keep the sets of an existing --out and go on")
     args = parser.parse_args()
     report = run(args.preset, args.sets, args.seed, args.draws, args.starts, args.noise, ion=args.ion,
                  truth_box=args.truth_box, noise_range=tuple(args.noise_range), max_rounds=args.rounds,
                  n_temps=args.temps, n_fields=args.fields, explore_points=args.explore_points,
-                 max_wall_s=args.max_wall_s, out=args.out, log=lambda m: print(m, flush=True))
+                 max_wall_s=args.max_wall_s, out=args.out, resume=args.resume, log=lambda m: print(m, flush=True))
     print(f"{report['n_sets_done']} sets: fit no worse than truth {report['fit_no_worse_than_truth']:.2f}, "
           f"coverage90 {report['coverage90']:.2f} +- {report['coverage90_se']:.2f}, "
           f"coverage50 {report['coverage50']:.2f} +- {report['coverage50_se']:.2f}, "

@@ -120,12 +120,7 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
         truth_obj = float(jnp.sum(lk.weighted_residuals(problem, jnp.asarray(truth), jdata,
                                                         jnp.asarray(result.sigmas)) ** 2))
     best = result.solutions[0].objective if result.solutions else float("inf")
-    post = importance.run_importance(problem, data, result, n_draws=n_draws, max_rounds=max_rounds, seed=seed + index)
-    with jax.enable_x64(True):
-        ll, lp = importance.log_target(problem, np.vstack([truth[None], post.samples]), jdata)
-    logpost = ll + lp
-    in90, in50, rank = hpd_flags(float(logpost[0]), logpost[1:])
-    return {
+    rec = {
         "index": index,
         "truth": dict(zip(problem.theta_names, truth.tolist())),
         "noise": noise,
@@ -137,6 +132,20 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
         "fit_no_worse_than_truth": bool(best <= truth_obj + OBJ_TOL),
         "n_solutions": len(result.solutions),
         "best_theta": (result.solutions[0].theta.tolist() if result.solutions else None),
+        "fit_s": t_fit,
+    }
+    try:
+        post = importance.run_importance(problem, data, result, n_draws=n_draws, max_rounds=max_rounds,
+                                         seed=seed + index)
+    except RuntimeError as exc:  # e.g. every proposal draw outside the prior box
+        rec.update(posterior_error=str(exc), in90=None, in50=None, hpd_rank=None, ess=0.0, ess_fraction=0.0,
+                   wall_s=time.perf_counter() - t0)
+        return rec
+    with jax.enable_x64(True):
+        ll, lp = importance.log_target(problem, np.vstack([truth[None], post.samples]), jdata)
+    logpost = ll + lp
+    in90, in50, rank = hpd_flags(float(logpost[0]), logpost[1:])
+    rec.update({
         "truth_log_likelihood": float(ll[0]),
         "truth_log_prior": float(lp[0]),
         "truth_log_posterior": float(logpost[0]),
@@ -149,10 +158,10 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
         "n_components": post.n_components,
         "in90": in90,
         "in50": in50,
-        "fit_s": t_fit,
         "importance_s": post.wall_s,
         "wall_s": time.perf_counter() - t0,
-    }
+    })
+    return rec
 
 
 def _fraction(flags) -> tuple[float | None, float | None]:
@@ -164,21 +173,33 @@ def _fraction(flags) -> tuple[float | None, float | None]:
     return p, float(np.sqrt(p * (1 - p) / n))
 
 
-def totals(sets: list[dict], min_ess: float = MIN_ESS) -> dict:
+def totals(sets: list[dict], min_ess: float = MIN_ESS, ranges=None) -> dict:
     """Fractions with binomial standard errors and the ESS / time medians over the finished sets.
 
+    Coverages count the sets whose importance posterior ran (`n_posterior_failed` did not; their
+    ESS counts as 0). With the prior box `ranges` ((lo, hi) K per ligand-field parameter), the sets
+    whose best optimum lies outside it are counted (the fit is unconstrained; the posterior is not).
     The coverages are also given over the sets whose final ESS is at least `min_ess` draws
     (`*_ess_ok`): with a handful of effective draws the quantiles of the posterior's log density
     are those of one or two points, and the HPD check says little.
     """
     fit_ok, fit_se = _fraction([s["fit_no_worse_than_truth"] for s in sets])
-    c90, c90_se = _fraction([s["in90"] for s in sets])
-    c50, c50_se = _fraction([s["in50"] for s in sets])
-    good = [s for s in sets if s["ess"] >= min_ess]
+    posterior = [s for s in sets if s["in90"] is not None]
+    c90, c90_se = _fraction([s["in90"] for s in posterior])
+    c50, c50_se = _fraction([s["in50"] for s in posterior])
+    good = [s for s in posterior if s["ess"] >= min_ess]
     g90, g90_se = _fraction([s["in90"] for s in good])
     g50, g50_se = _fraction([s["in50"] for s in good])
     med = (lambda key: float(np.median([s[key] for s in sets])) if sets else None)
-    return {"n_sets_done": len(sets), "fit_no_worse_than_truth": fit_ok, "fit_no_worse_than_truth_se": fit_se,
+    extra = {}
+    if ranges is not None:
+        lo, hi = np.asarray(ranges, float).T
+        outside = [s["best_theta"] is not None and bool(np.any((np.asarray(s["best_theta"][:lo.size]) < lo)
+                                                               | (np.asarray(s["best_theta"][:lo.size]) > hi)))
+                   for s in sets]
+        extra = {"n_best_outside_prior_box": int(np.sum(outside))}
+    return extra | {"n_sets_done": len(sets), "n_posterior_failed": len(sets) - len(posterior),
+            "fit_no_worse_than_truth": fit_ok, "fit_no_worse_than_truth_se": fit_se,
             "coverage90": c90, "coverage90_se": c90_se, "coverage50": c50, "coverage50_se": c50_se,
             "min_ess": min_ess, "n_sets_ess_ok": len(good), "coverage90_ess_ok": g90, "coverage90_ess_ok_se": g90_se,
             "coverage50_ess_ok": g50, "coverage50_ess_ok_se": g50_se,
@@ -205,7 +226,7 @@ def write_json(report: dict, path: str) -> None:
 def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1000, n_starts: int = 16,
         noise: str = "integrated", *, ion: str = "Er3+", truth_box: float = 1.0, noise_range=(0.003, 0.01),
         max_rounds: int = 3, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS, explore_points: int | None = 25,
-        max_wall_s: float | None = None, out: str | None = None, log=None) -> dict:
+        max_wall_s: float | None = None, out: str | None = None, resume: bool = False, log=None) -> dict:
     """The calibration benchmark (see the module docstring); returns the report dict.
 
     Args:
@@ -218,6 +239,8 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
         curve first, then the best optima on all points); curves no longer than it skip the stage.
       max_wall_s: stop starting new sets after this many seconds (the report says how many ran).
       out: JSON path, rewritten atomically after every set; log: optional callable(str).
+      resume: keep the sets of an existing `out` written with the same configuration (apart from
+        max_wall_s) and go on from there.
     """
     if noise not in ("integrated", "known"):
         raise ValueError(f"noise must be 'integrated' or 'known'; got {noise!r}")
@@ -247,7 +270,17 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
         "sets": [],
         "complete": False,
     }
-    for i in range(n_sets):
+    if resume and out and os.path.exists(out):
+        with open(out) as fh:
+            old = json.load(fh)
+        same = {k: v for k, v in old["config"].items() if k != "max_wall_s"} == {
+            k: v for k, v in report["config"].items() if k != "max_wall_s"}
+        if not same:
+            raise ValueError(f"cannot resume {out}: written with another configuration {old['config']}")
+        report["sets"] = old["sets"]
+        report["resumed_at_set"] = len(old["sets"])
+        report["wall_s_before_resume"] = old.get("wall_s_before_resume", 0.0) + old.get("wall_s", 0.0)
+    for i in range(len(report["sets"]), n_sets):
         if max_wall_s is not None and time.perf_counter() - t0 > max_wall_s:
             say(f"time limit {max_wall_s} s reached after {i} sets")
             break
@@ -257,11 +290,12 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
         report["sets"].append(rec)
         say(f"set {i + 1}/{n_sets}: fit {'ok' if rec['fit_no_worse_than_truth'] else 'WORSE'} "
             f"(best {rec['best_objective']:.2f}, truth {rec['truth_objective']:.2f}), ESS {rec['ess']:.0f}, "
-            f"in90 {rec['in90']}, in50 {rec['in50']}, rank {rec['hpd_rank']:.2f}, {rec['wall_s']:.1f} s")
-        report.update(totals(report["sets"]), loadavg_end=list(os.getloadavg()), wall_s=time.perf_counter() - t0)
+            f"in90 {rec['in90']}, in50 {rec['in50']}, rank {rec['hpd_rank']}, {rec['wall_s']:.1f} s"
+            + (f", posterior failed: {rec['posterior_error']}" if "posterior_error" in rec else ""))
+        report.update(totals(report["sets"], ranges=spec.ranges), loadavg_end=list(os.getloadavg()), wall_s=time.perf_counter() - t0)
         if out:
             write_json(report, out)
-    report.update(totals(report["sets"]), loadavg_end=list(os.getloadavg()), wall_s=time.perf_counter() - t0,
+    report.update(totals(report["sets"], ranges=spec.ranges), loadavg_end=list(os.getloadavg()), wall_s=time.perf_counter() - t0,
                   complete=len(report["sets"]) == n_sets)
     if out:
         write_json(report, out)

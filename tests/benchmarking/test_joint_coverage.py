@@ -115,8 +115,13 @@ def test_hpd_check_is_calibrated_on_a_gaussian():
 
 def test_totals_binomial_errors_and_low_ess_split():
     sets = [{"fit_no_worse_than_truth": True, "in90": i < 3, "in50": i < 1, "ess": e, "ess_fraction": e / 100,
-             "wall_s": 1.0} for i, e in enumerate([100.0, 80.0, 2.0, 60.0])]
-    t = jc.totals(sets, min_ess=50.0)
+             "wall_s": 1.0, "best_theta": [0.5 * (i - 1), 0.0, 0.01, 1.0]} for i, e in enumerate([100.0, 80.0, 2.0, 60.0])]
+    failed = {"fit_no_worse_than_truth": False, "in90": None, "in50": None, "ess": 0.0, "ess_fraction": 0.0,
+              "wall_s": 1.0, "best_theta": [0.0, 0.0, 0.0, 1.0]}
+    assert jc.totals([*sets, failed])["n_posterior_failed"] == 1
+    assert jc.totals([*sets, failed])["coverage90"] == 0.75  # failed posteriors are not counted as misses
+    t = jc.totals(sets, min_ess=50.0, ranges=[(-0.6, 0.6), (-1.0, 1.0)])
+    assert t["n_best_outside_prior_box"] == 1  # only the last: B20 = 1.0 > 0.6
     assert t["coverage90"] == 0.75 and t["coverage90_se"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
     assert t["n_sets_ess_ok"] == 3 and t["coverage90_ess_ok"] == pytest.approx(2 / 3)
     assert t["coverage50"] == 0.25 and t["median_ess"] == 70.0 and t["fit_no_worse_than_truth"] == 1.0
