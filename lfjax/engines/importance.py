@@ -15,10 +15,8 @@ The posterior of such a set is concentrated around the optima of the global fit,
    (`likelihood.log_likelihood`, noise integrated out per curve) and prior; the effective sample
    size ESS = (sum w)^2 / sum w^2 is reported.
 3. Adaptation (population Monte Carlo): while ESS < `target_ess` x N, each component's weight, mean
-   and covariance are re-estimated from the weighted draws it is responsible for (a component with
-   fewer effective draws than d + 2 is recentred on them and narrowed by `RECENTRE_SHRINK`: this is
-   what moves a proposal centred a few sigma off a narrow posterior), and a fresh set of N draws is
-   made; the last round's draws are resampled (systematic) into the returned equally
+   and covariance are re-estimated from the weighted draws it is responsible for, and a fresh set of
+   N draws is made; the last round's draws are resampled (systematic) into the returned equally
    weighted sample.
 
 Importance sampling is exact in the limit of many draws whatever the proposal, provided the
@@ -41,8 +39,6 @@ from lfjax.engines import likelihood as lk
 DOF = 5.0
 INFLATE = 1.5**2
 CHUNK = 32
-#: Scale of a recentred component's Cholesky factor (`_adapt`, too few effective draws).
-RECENTRE_SHRINK = 0.5
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -181,18 +177,10 @@ def _adapt(mix: Mixture, x: np.ndarray, w: np.ndarray) -> Mixture:
     for j in range(mix.means.shape[0]):
         r = resp[:, j]
         mass = r.sum()
-        if mass <= 1e-12 * w.sum():
+        if mass <= 1e-12 * w.sum() or (mass**2 / max(np.sum(r**2), 1e-300)) < x.shape[1] + 2:
             means.append(mix.means[j])
             chols.append(mix.chols[j])
             logw.append(np.log(max(mass, 1e-300)))
-            continue
-        if (mass**2 / max(np.sum(r**2), 1e-300)) < x.shape[1] + 2:
-            # Too few effective draws for a covariance: recentre on them (a proposal centred a few
-            # sigma off a narrow posterior puts its weight on the draws nearest to the mode) and
-            # narrow the component, so that the next round searches around the better point.
-            means.append(r @ x / mass)
-            chols.append(mix.chols[j] * RECENTRE_SHRINK)
-            logw.append(np.log(mass))
             continue
         mean = r @ x / mass
         cov = (x - mean).T @ ((x - mean) * r[:, None]) / mass
