@@ -37,6 +37,7 @@ import numpy as np
 import optimistix as optx
 
 from lfjax.engines import likelihood as lk
+from lfjax.engines._batches import in_batches
 
 BATCH = 16
 MAX_STEPS = 200
@@ -148,21 +149,12 @@ def _diagnose(problem, theta, data, sigmas):
     return jax.vmap(one)(theta)
 
 
-def _batched(fn, theta, *args):
-    """Applies a batch function over rows of theta in fixed batches of BATCH (one compilation)."""
-    n = theta.shape[0]
-    pad = (-n) % BATCH
-    padded = np.concatenate([theta, np.repeat(theta[:1], pad, axis=0)]) if pad else theta
-    outs = [fn(jnp.asarray(padded[i:i + BATCH]), *args) for i in range(0, padded.shape[0], BATCH)]
-    return [np.concatenate([np.asarray(o[k]) for o in outs])[:n] for k in range(len(outs[0]))]
-
-
 def solve(problem: lk.Problem, theta0: np.ndarray, data, sigmas, tolerance=FINAL, say=None) -> tuple[np.ndarray, np.ndarray]:
     """LM from every start (n, n_theta) to `tolerance` (rtol, max_steps); optima and convergence flags."""
     rtol, max_steps = tolerance
     t0 = time.perf_counter()
-    theta, ok, steps = _batched(lambda t: _solve_batch(problem, t, data, sigmas, max_steps=max_steps, rtol=rtol),
-                                np.asarray(theta0, float))
+    theta, ok, steps = in_batches(lambda t: _solve_batch(problem, t, data, sigmas, max_steps=max_steps, rtol=rtol),
+                                  theta0, BATCH)
     if say is not None:
         say(f"  {len(theta)} LM runs on {problem.n_points} points: median {np.median(steps):.0f} steps "
             f"(max {np.max(steps)}), {time.perf_counter() - t0:.1f} s")
@@ -171,7 +163,7 @@ def solve(problem: lk.Problem, theta0: np.ndarray, data, sigmas, tolerance=FINAL
 
 def diagnose(problem: lk.Problem, theta: np.ndarray, data, sigmas):
     """(objective (n,), rss per curve (n, n_curves), Jacobian (n, N + p, n_theta))."""
-    return tuple(_batched(lambda t: _diagnose(problem, t, data, sigmas), np.asarray(theta, float)))
+    return tuple(in_batches(lambda t: _diagnose(problem, t, data, sigmas), theta, BATCH))
 
 
 def initial_sigmas(problem: lk.Problem, initial_noise: float) -> np.ndarray:
@@ -245,7 +237,7 @@ def _objective_batch(problem, theta, data, sigmas):
 
 def objective(problem: lk.Problem, theta: np.ndarray, jdata, sigmas) -> np.ndarray:
     """(n,) objective of each row of theta (float64, inside `jax.enable_x64`)."""
-    return _batched(lambda t: (_objective_batch(problem, t, jdata, jnp.asarray(sigmas)),), np.asarray(theta, float))[0]
+    return in_batches(lambda t: (_objective_batch(problem, t, jdata, jnp.asarray(sigmas)),), theta, BATCH)[0]
 
 
 def _passes(problem, jdata, starts, sigmas, estimated, noise_passes, tolerance, say=None, keep_best=None):

@@ -35,6 +35,7 @@ import numpy as np
 from scipy.special import gammaln, logsumexp
 
 from lfjax.engines import likelihood as lk
+from lfjax.engines._batches import in_batches
 
 DOF = 5.0
 INFLATE = 1.5**2
@@ -156,17 +157,8 @@ def _log_target(problem, theta, data):
 
 def log_target(problem: lk.Problem, theta: np.ndarray, jdata, progress=None) -> tuple[np.ndarray, np.ndarray]:
     """(log L (n,), log prior (n,)) in fixed chunks of `CHUNK` (one compilation, bounded memory)."""
-    n = theta.shape[0]
-    pad = (-n) % CHUNK
-    padded = np.concatenate([theta, np.repeat(theta[:1], pad, axis=0)]) if pad else theta
-    ll, lp = [], []
-    for i in range(0, padded.shape[0], CHUNK):
-        a, b = _log_target(problem, jnp.asarray(padded[i:i + CHUNK]), jdata)
-        ll.append(np.asarray(a))
-        lp.append(np.asarray(b))
-        if progress is not None:
-            progress(min(i + CHUNK, n), n)
-    return np.concatenate(ll)[:n], np.concatenate(lp)[:n]
+    ll, lp = in_batches(lambda t: _log_target(problem, t, jdata), theta, CHUNK, progress)
+    return ll, lp
 
 
 def _adapt(mix: Mixture, x: np.ndarray, w: np.ndarray) -> Mixture:

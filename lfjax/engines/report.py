@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lfjax.engines import likelihood as lk
+from lfjax.engines._batches import in_batches
 from lfjax.io.atomic import write_files
 
 
@@ -118,13 +119,9 @@ def _predict_batch(problem, thetas, jdata):
 def predictions(problem: lk.Problem, data, thetas: np.ndarray, chunk: int = 16) -> list[np.ndarray]:
     """Per curve (len(thetas), n) model values (jitted, in fixed chunks)."""
     thetas = np.asarray(thetas, float).reshape(-1, problem.n_theta)
-    n = thetas.shape[0]
-    pad = (-n) % chunk
-    padded = np.concatenate([thetas, np.repeat(thetas[:1], pad, axis=0)]) if pad else thetas
     with jax.enable_x64(True):
         jdata = lk.to_jax(data)
-        parts = [_predict_batch(problem, jnp.asarray(padded[i:i + chunk]), jdata) for i in range(0, len(padded), chunk)]
-    return [np.concatenate([np.asarray(p[c]) for p in parts])[:n] for c in range(len(problem.curves))]
+        return in_batches(lambda t: _predict_batch(problem, t, jdata), thetas, chunk)
 
 
 def _x(info, d):
