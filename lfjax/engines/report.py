@@ -16,7 +16,6 @@ import json
 from pathlib import Path
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from lfjax.engines import likelihood as lk
