@@ -9,6 +9,8 @@ One run measures, on the same parameter sets drawn from the comparable-energy pr
                the default rule's resolution, complex64, textbook thermal mean (`models._plain_mh`)
   numpy_loop   one np.linalg.eigh per curve, field and direction (float64, McPhase-style,
                `models._numpy_mh_loop`), timed on a few curves and extrapolated
+  mcphase      McPhase's compiled cf1ion (where `libmcphase` is installed): one `magnetisation`
+               sweep of the 20 fields per direction of the same hemisphere rule (`_mcphase`)
 
 at 2 K and 20 fields from 0.35 to 7 T; and the accuracy of the default rule against a fine product
 rule (`FINE_RULE`, float64) at 2 K, 100 Oe / 1 T / 7 T, over prior draws and three harder classes:
@@ -27,12 +29,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lfjax.benchmarking import _mcphase
 from lfjax.benchmarking.models import _numpy_mh_loop, _plain_mh
 from lfjax.physics import ion as make_ion
 from lfjax.physics.magnetization import magnetization
 from lfjax.physics.operators import operator_stack
 from lfjax.physics.presets import prior_ranges
-from lfjax.physics.sphere import default_rule, field_symmetry, powder_quadrature
+from lfjax.physics.sphere import default_rule, field_symmetry, hemisphere_quadrature, powder_quadrature
 
 NAMES = ("B20", "B40", "B43", "B60", "B63", "B66")
 #: (n_theta, n_phi) of the reference rule for the accuracy check.
@@ -159,6 +162,14 @@ def run(n_curves: int = 64, n_loop: int = 1, n_prior: int = 200, n_hard: int = 4
                        "directions": n_theta * n_phi,
                        "max_rel_diff_vs_f64": float(np.max(np.abs(loop_out / ref[:n_loop] - 1)))},
     }
+    if _mcphase.available():
+        dirs, w = hemisphere_quadrature(n_theta, n_phi)
+        t0 = time.perf_counter()
+        mc_out = _mcphase.magnetization_sweep(er.name, NAMES, values[:n_loop], TEMP_K, SPEED_FIELDS_OE, dirs, w)
+        mc_secs = time.perf_counter() - t0
+        rows["mcphase"] = {"n": n_loop, "seconds": mc_secs, "curves_per_s": n_loop / mc_secs, "extrapolated": True,
+                           "directions": n_theta * n_phi,
+                           "max_rel_diff_vs_f64": float(np.max(np.abs(mc_out / ref[:n_loop] - 1)))}
     for a, b in OTHER_RULES:
         other = lambda v, a=a, b=b: magnetization(er, dict(zip(NAMES, v.T)), jnp.float32(TEMP_K), f32,
                                                   dtype=jnp.float32, n_theta=a, n_phi=b)
@@ -181,6 +192,8 @@ def run(n_curves: int = 64, n_loop: int = 1, n_prior: int = 200, n_hard: int = 4
                  "fine_rule": list(FINE_RULE), "bound": BOUND},
         "rows": rows, "speedup_vs_plain_jnp": rows["lfjax"]["curves_per_s"] / rows["plain_jnp"]["curves_per_s"],
         "speedup_vs_numpy_loop": rows["lfjax"]["curves_per_s"] / rows["numpy_loop"]["curves_per_s"],
+        "speedup_vs_mcphase": (rows["lfjax"]["curves_per_s"] / rows["mcphase"]["curves_per_s"]
+                               if "mcphase" in rows else None),
         "accuracy": acc, "loadavg_start": list(load_start), "loadavg_end": list(os.getloadavg()),
         "jax": jax.__version__, "cpu_count": os.cpu_count(),
     }

@@ -29,14 +29,18 @@ def run_benchmark(config: eigh.BenchConfig, log: Callable[[str], None] = lambda 
 
 
 def format_model_rows(report: dict) -> str:
-    """Markdown table of the model rows: curves/s of lfjax, plain jnp and the numpy loop, and speedups."""
+    """Markdown table of the model rows: curves/s of lfjax, McPhase (where installed), plain jnp and
+    the numpy loop, and lfjax's speedups."""
     rows = report.get("model_rows", {})
-    lines = ["| row | lfjax curves/s | plain jnp curves/s | numpy loop curves/s | x numpy loop | x plain jnp |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = ["| row | lfjax curves/s | McPhase cf1ion curves/s | plain jnp curves/s | numpy loop curves/s "
+             "| x McPhase | x numpy loop | x plain jnp |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for key, row in rows.items():
         if key == "targets":
             continue
-        lines.append(f"| {key} | {row['lfjax']['curves_per_s']:,.0f} | {row['plain_jnp']['curves_per_s']:,.0f} | "
-                     f"{row['numpy_loop']['curves_per_s']:,.1f} | {row['speedup_vs_numpy_loop']:.1f} | "
+        mc = f"{row['mcphase']['curves_per_s']:,.1f}" if "mcphase" in row else "n/a"
+        mc_x = f"{row['speedup_vs_mcphase']:.1f}" if "mcphase" in row else "n/a"
+        lines.append(f"| {key} | {row['lfjax']['curves_per_s']:,.0f} | {mc} | {row['plain_jnp']['curves_per_s']:,.0f} | "
+                     f"{row['numpy_loop']['curves_per_s']:,.1f} | {mc_x} | {row['speedup_vs_numpy_loop']:.1f} | "
                      f"{row['speedup_vs_plain_jnp']:.1f} |")
     return "\n".join(lines)
