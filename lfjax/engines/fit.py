@@ -13,6 +13,9 @@
 3. Levenberg-Marquardt (`optimistix.LevenbergMarquardt`, float64) over a fixed batch of starts
    in one compiled call (`lax.map`) on the weighted residuals of `likelihood.weighted_residuals`,
    in units of the prior scale of each entry (so B20 and B66 are equally well conditioned). The
+   final refinement after an exploration stage profiles (chi_dia, f_m) out in closed form at every
+   step (`likelihood.profiled_residuals`: the error model is linear in both), so those runs move
+   only the ligand field and lambda and converge in fewer steps. The
    Jacobian is forward-mode through the eigensolver's degeneracy-safe JVP (all columns for about
    the price of one evaluation) for curves at finite field; sets with zero-field chi curves, whose
    Van Vleck JVP is costly, use central differences (`fd_jvp`, two evaluations per column).
@@ -45,7 +48,12 @@ NOISE_FLOOR = 1e-4
 FD_STEP = 1e-6
 #: (rtol, max_steps) of the exploratory and the final Levenberg-Marquardt runs.
 EXPLORE = (1e-5, 40)
-FINAL = (1e-6, 40)
+FINAL = (1e-6, 60)
+#: (rtol, max_steps) of a full-data pass that a noise update and another pass follow.
+PROVISIONAL = (1e-5, 20)
+#: After a provisional pass, optima with objective above best x (1 + NEAR_MARGIN) + NEAR_SLACK stop.
+NEAR_MARGIN = 0.02
+NEAR_SLACK = 8.0
 #: Exploratory optima refined on the full data are those within this relative margin of the best.
 REFINE_MARGIN = 0.25
 #: Prior draws screened per start: the starts are the best of `SCREEN x n_starts` draws.
@@ -104,12 +112,22 @@ def fd_jvp(fn, step: float = FD_STEP):
     return wrapped
 
 
+def batch_size(n: int) -> int:
+    """Rows per compiled batch for n starts: the next power of two, at most `BATCH`.
+
+    Padding rows are computed like real ones (`lax.map` runs each in turn), so 4 refinements in a
+    batch of 16 would cost 16; powers of two keep the number of compiled shapes small.
+    """
+    return min(BATCH, 1 << max(0, int(n) - 1).bit_length())
+
+
 def jacobian_mode(problem: lk.Problem) -> str:
     """"fd" where some chi curve is at zero field (Van Vleck JVP costly), else "forward"."""
     return "fd" if any(c.kind == "chi" and c.field_oe == 0.0 for c in problem.curves) else "forward"
 
 
 def _residual_fn(problem):
+    """Weighted residuals of the full theta in prior-scale units u: (fn(u, (data, sigmas)), center, scale)."""
     center = jnp.asarray(problem.theta_center())
     scale = jnp.asarray(problem.theta_scale())
 
@@ -120,16 +138,56 @@ def _residual_fn(problem):
     return (fd_jvp(fn) if jacobian_mode(problem) == "fd" else fn), center, scale
 
 
-@functools.partial(jax.jit, static_argnames=("problem", "max_steps", "rtol"))
-def _solve_batch(problem, theta0, data, sigmas, max_steps=MAX_STEPS, rtol=1e-8):
-    """LM from each row of theta0 (BATCH, n_theta): (theta (BATCH, n_theta), ok (BATCH,), steps (BATCH,))."""
-    fn, center, scale = _residual_fn(problem)
+def reduced_index(problem) -> np.ndarray:
+    """Entries of theta the Levenberg-Marquardt runs move: all but (chi_dia, f_m), which are profiled."""
+    k = problem.n_free
+    return np.asarray([i for i in range(problem.n_theta) if i not in (k, k + 1)], dtype=int)
+
+
+def _profiled_fn(problem):
+    """Residuals with (chi_dia, f_m) profiled (`likelihood.profiled_residuals`), in units u of the
+    other entries: (fn, to_u(theta), to_theta(u, data, sigmas))."""
+    idx = jnp.asarray(reduced_index(problem))
+    center = jnp.asarray(problem.theta_center())[idx]
+    scale = jnp.asarray(problem.theta_scale())[idx]
+    template = jnp.asarray(problem.theta_center())
+
+    def embed(u):
+        return template.at[idx].set(center + scale * u)
+
+    def fn(u, args):
+        data, sigmas = args
+        return lk.profiled_residuals(problem, embed(u), data, sigmas)[0]
+
+    def to_u(theta):
+        return (theta[idx] - center) / scale
+
+    def to_theta(u, data, sigmas):
+        return lk.profiled_residuals(problem, embed(u), data, sigmas)[1]
+
+    return (fd_jvp(fn) if jacobian_mode(problem) == "fd" else fn), to_u, to_theta
+
+
+@functools.partial(jax.jit, static_argnames=("problem", "max_steps", "rtol", "profiled"))
+def _solve_batch(problem, theta0, data, sigmas, max_steps=MAX_STEPS, rtol=1e-8, profiled=False):
+    """LM from each row of theta0 (BATCH, n_theta): (theta (BATCH, n_theta), ok (BATCH,), steps (BATCH,)).
+
+    `profiled`: the runs move the ligand field (and lambda) only; (chi_dia, f_m) are profiled at
+    every step, so the starts' nuisance entries are ignored and the returned ones are optimal for
+    the returned rest. Used for the final refinement: from the same prior draws the unprofiled
+    runs explore better (with f_m held near 1 early on, the ligand field must explain the scale).
+    """
+    if profiled:
+        fn, to_u, to_theta = _profiled_fn(problem)
+    else:
+        fn, center, scale = _residual_fn(problem)
+        to_u = lambda t: (t - center) / scale  # noqa: E731
+        to_theta = lambda u, data, sigmas: center + scale * u  # noqa: E731
     solver = optx.LevenbergMarquardt(rtol=rtol, atol=rtol)  # u is of order 1 in every entry
 
     def one(t0):
-        sol = optx.least_squares(fn, solver, (t0 - center) / scale, args=(data, sigmas),
-                                 max_steps=max_steps, throw=False)
-        return center + scale * sol.value, sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
+        sol = optx.least_squares(fn, solver, to_u(t0), args=(data, sigmas), max_steps=max_steps, throw=False)
+        return to_theta(sol.value, data, sigmas), sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
 
     return jax.lax.map(one, theta0)
 
@@ -149,12 +207,15 @@ def _diagnose(problem, theta, data, sigmas):
     return jax.vmap(one)(theta)
 
 
-def solve(problem: lk.Problem, theta0: np.ndarray, data, sigmas, tolerance=FINAL, say=None) -> tuple[np.ndarray, np.ndarray]:
-    """LM from every start (n, n_theta) to `tolerance` (rtol, max_steps); optima and convergence flags."""
+def solve(problem: lk.Problem, theta0: np.ndarray, data, sigmas, tolerance=FINAL, say=None,
+          profiled: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """LM from every start (n, n_theta) to `tolerance` (rtol, max_steps); optima and convergence
+    flags. `profiled`: (chi_dia, f_m) profiled out (see `_solve_batch`)."""
     rtol, max_steps = tolerance
     t0 = time.perf_counter()
-    theta, ok, steps = in_batches(lambda t: _solve_batch(problem, t, data, sigmas, max_steps=max_steps, rtol=rtol),
-                                  theta0, BATCH)
+    theta, ok, steps = in_batches(
+        lambda t: _solve_batch(problem, t, data, sigmas, max_steps=max_steps, rtol=rtol, profiled=profiled),
+        theta0, batch_size(len(theta0)))
     if say is not None:
         say(f"  {len(theta)} LM runs on {problem.n_points} points: median {np.median(steps):.0f} steps "
             f"(max {np.max(steps)}), {time.perf_counter() - t0:.1f} s")
@@ -163,7 +224,7 @@ def solve(problem: lk.Problem, theta0: np.ndarray, data, sigmas, tolerance=FINAL
 
 def diagnose(problem: lk.Problem, theta: np.ndarray, data, sigmas):
     """(objective (n,), rss per curve (n, n_curves), Jacobian (n, N + p, n_theta))."""
-    return tuple(in_batches(lambda t: _diagnose(problem, t, data, sigmas), theta, BATCH))
+    return tuple(in_batches(lambda t: _diagnose(problem, t, data, sigmas), theta, batch_size(len(theta))))
 
 
 def initial_sigmas(problem: lk.Problem, initial_noise: float) -> np.ndarray:
@@ -222,7 +283,8 @@ def run_fit(
             say(f"refining {len(starts)} optima on all {problem.n_points} points")
         jdata = lk.to_jax(data)
         theta, ok, sigmas = _passes(problem, jdata, starts, sigmas, estimated,
-                                    min(noise_passes, 1) if explore else noise_passes, FINAL if explore else (1e-8, MAX_STEPS), say)
+                                    min(noise_passes, 1) if explore else noise_passes,
+                                    FINAL if explore else (1e-8, MAX_STEPS), say, profiled=explore)
         obj, rss, jac = diagnose(problem, theta, jdata, jnp.asarray(sigmas))
         solutions = _solutions(problem, theta, ok, obj, rss, jac, jdata, within)
     return FitResult(problem=problem, solutions=solutions, sigmas=sigmas, noise_estimated=estimated,
@@ -240,14 +302,20 @@ def objective(problem: lk.Problem, theta: np.ndarray, jdata, sigmas) -> np.ndarr
     return in_batches(lambda t: (_objective_batch(problem, t, jdata, jnp.asarray(sigmas)),), theta, BATCH)[0]
 
 
-def _passes(problem, jdata, starts, sigmas, estimated, noise_passes, tolerance, say=None, keep_best=None):
+def _passes(problem, jdata, starts, sigmas, estimated, noise_passes, tolerance, say=None, keep_best=None,
+            profiled=False):
     """LM from the starts, then `noise_passes` times: sigma_c of estimated curves := best's rms, refit.
+
+    In the profiled final refinement a pass that a noise update follows stops at `PROVISIONAL`, and
+    only optima within `NEAR_MARGIN` (relative) + `NEAR_SLACK` of the best's objective go on.
 
     `keep_best`: refit only that many distinct optima after a noise update. Returns
     (theta (n, n_theta), ok (n,), sigmas (n_curves,)).
     """
-    theta, ok = solve(problem, starts, jdata, jnp.asarray(sigmas), tolerance, say)
-    for _ in range(noise_passes if any(estimated) else 0):
+    passes = noise_passes if any(estimated) else 0
+    first = PROVISIONAL if passes and profiled and tolerance == FINAL else tolerance
+    theta, ok = solve(problem, starts, jdata, jnp.asarray(sigmas), first, say, profiled)
+    for _ in range(passes):
         obj, rss, _ = diagnose(problem, theta, jdata, jnp.asarray(sigmas))
         finite = np.isfinite(obj)
         if not finite.any():
@@ -256,7 +324,9 @@ def _passes(problem, jdata, starts, sigmas, estimated, noise_passes, tolerance, 
         rms = np.sqrt(rss[best] / np.asarray([c.n for c in problem.curves]))
         sigmas = np.where(estimated, np.maximum(rms, NOISE_FLOOR), sigmas)
         keep = _distinct_rows(theta, obj)[:keep_best]
-        theta, ok = solve(problem, theta[keep], jdata, jnp.asarray(sigmas), tolerance, say)
+        if profiled:  # final refinement: optima far behind the best cannot end within `within` of it
+            keep = keep[obj[keep] <= obj[best] * (1 + NEAR_MARGIN) + NEAR_SLACK]
+        theta, ok = solve(problem, theta[keep], jdata, jnp.asarray(sigmas), tolerance, say, profiled)
     return theta, ok, sigmas
 
 

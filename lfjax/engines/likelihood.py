@@ -265,6 +265,44 @@ def weighted_residuals(problem: Problem, theta, data, sigmas):
     return jnp.concatenate([r / s for r, s in zip(rel, sigmas)] + [prior_residuals(problem, theta)])
 
 
+def profiled_residuals(problem: Problem, theta, data, sigmas):
+    """`weighted_residuals` at the best (chi_dia, f_m) for the rest of theta, and that theta.
+
+    The error model is linear in (chi_dia, f_m) and their priors are Gaussian, so for fixed
+    ligand field and mean field the weighted least-squares optimum of the pair is a 2 x 2 linear
+    solve (variable projection): with a_i = s_i / (w_i sigma_c), x_i the chi_dia coefficient
+    (1, or H_i / (N_A mu_B)) over w_i sigma_c and b_i = d_i / (w_i sigma_c),
+      [sum x^2 + 1/sd^2, sum x a; sum x a, sum a^2 + 1/sm^2] (chi_dia, f_m) = (sum x b, sum a b + 1/sm^2).
+    The entries of theta at (chi_dia, f_m) are ignored. Differentiable (the Jacobian of the
+    projected residuals is the exact one of the reduced problem).
+
+    Returns:
+      (residuals (N + n_nuisance,), theta with the profiled chi_dia and f_m (n_theta,)).
+    """
+    k = problem.n_free
+    base = theta.at[k].set(0.0).at[k + 1].set(1.0)
+    sims = predict(problem, base, data)  # f_m = 1, chi_dia = 0: the simulated values s_i
+    a_m, a_dia, b = [], [], []
+    for info, sim, d, sigma in zip(problem.curves, sims, data, sigmas):
+        scale = 1.0 / (d["weight"] * sigma)
+        coeff = jnp.ones_like(sim) if info.kind == "chi" else d["fields_oe"] / NA_MUB_EMU_PER_MOL
+        a_m.append(sim * scale)
+        a_dia.append(coeff * scale)
+        b.append(d["values"] * scale)
+    a_m, a_dia, b = jnp.concatenate(a_m), jnp.concatenate(a_dia), jnp.concatenate(b)
+    p = problem.priors
+    n11 = jnp.sum(a_dia**2) + 1.0 / p.sigma_dia_emu_per_mol**2
+    n12 = jnp.sum(a_dia * a_m)
+    n22 = jnp.sum(a_m**2) + 1.0 / p.sigma_m**2
+    r1 = jnp.sum(a_dia * b)
+    r2 = jnp.sum(a_m * b) + 1.0 / p.sigma_m**2
+    det = n11 * n22 - n12**2
+    chi_dia = (n22 * r1 - n12 * r2) / det
+    f_m = (n11 * r2 - n12 * r1) / det
+    full = base.at[k].set(chi_dia).at[k + 1].set(f_m)
+    return jnp.concatenate([f_m * a_m + chi_dia * a_dia - b, prior_residuals(problem, full)]), full
+
+
 def log_prior(problem: Problem, theta):
     """Log prior density (up to a constant): ligand-field box or (D, E) wedge, Gaussian nuisances."""
     lf = theta[: problem.n_free]

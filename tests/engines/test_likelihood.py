@@ -34,6 +34,30 @@ def test_weighted_residuals_match_numpy(x64):
     assert problem.theta_names == ("B20", "B40", "chi_dia_emu_per_mol", "f_m")
 
 
+def test_profiled_nuisances_are_the_least_squares_optimum(x64):
+    """Closed-form (chi_dia, f_m) equal numpy's linear least squares on the full residuals, with
+    the mean field on; the profiled objective is then the minimum over the pair."""
+    spec = model_spec(ION, preset="axial")
+    curves = simulate_curves(ION, {"B20": -0.5, "B40": 0.002, "B60": 1e-5}, n_t=8, n_h=5)
+    problem, data = lk.build(curves, spec, mean_field=True, noise=0.01)
+    jdata, sigmas = lk.to_jax(data), jnp.asarray([0.01, 0.02])
+    theta = jnp.asarray([-0.45, 0.0021, 1.2e-5, 0.7, 0.3, 0.05])  # nuisance entries are ignored
+    res, full = lk.profiled_residuals(problem, theta, jdata, sigmas)
+
+    def residual(pair):
+        return np.asarray(lk.weighted_residuals(problem, theta.at[3].set(pair[0]).at[4].set(pair[1]), jdata, sigmas))
+
+    base = residual((0.0, 0.0))  # affine in the pair: r(pair) = base + A pair
+    a = np.stack([residual((1.0, 0.0)) - base, residual((0.0, 1.0)) - base], axis=1)
+    pair = np.linalg.lstsq(a, -base, rcond=None)[0]
+    np.testing.assert_allclose(np.asarray(full[3:5]), pair, rtol=1e-8)
+    np.testing.assert_allclose(np.asarray(full)[[0, 1, 2, 5]], np.asarray(theta)[[0, 1, 2, 5]])
+    np.testing.assert_allclose(np.asarray(res), residual(pair), rtol=1e-8, atol=1e-10)
+    objective = float(np.sum(np.asarray(res) ** 2))
+    for step in ((1e-4, 0.0), (0.0, 1e-3), (-1e-4, -1e-3)):
+        assert objective < float(np.sum(residual(pair + np.asarray(step)) ** 2))
+
+
 def test_unknown_noise_is_integrated_and_prior_has_support(x64):
     spec = model_spec(ION, preset="DE")
     curves = simulate_curves(ION, {"D": -5.0, "E": 1.0}, mh=False, n_t=10)
