@@ -74,10 +74,10 @@ def sample(
         typer.echo(f"{post.n_steps} tempering steps, final ESS {post.ess[-1]:.2f} N, log evidence {post.log_evidence:.2f}")
     else:
         typer.echo(f"importance sampling: {post.n_components} proposal components, ESS per round "
-                   f"{', '.join(f'{e * post.n_draws:.0f}' for e in post.ess)} of {post.n_draws} draws, "
-                   f"log evidence {post.log_evidence:.2f}")
-        if post.ess[-1] * post.n_draws < MIN_ESS:
-            typer.echo(f"warning: ESS {post.ess[-1] * post.n_draws:.0f} < {MIN_ESS}: the proposal around the fit's optima "
+                   f"{', '.join(f'{e * post.n_draws:.0f}' for e in post.ess)} of {post.n_draws} draws "
+                   f"(pooled: {post.ess_pooled:.0f}), log evidence {post.log_evidence:.2f}")
+        if post.ess_pooled < MIN_ESS:
+            typer.echo(f"warning: ESS {post.ess_pooled:.0f} < {MIN_ESS}: the proposal around the fit's optima "
                        "does not match the posterior, so these draws are not a reliable posterior; try more --starts "
                        "(a better converged fit), more --draws, or --route smc", err=True)
     typer.echo(f"{'name':>24} {'mean':>11} {'sd':>10} {'5%':>11} {'95%':>11} {'post/prior':>10}")

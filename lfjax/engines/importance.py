@@ -16,8 +16,10 @@ The posterior of such a set is concentrated around the optima of the global fit,
    size ESS = (sum w)^2 / sum w^2 is reported.
 3. Adaptation (population Monte Carlo): while ESS < `target_ess` x N, each component's weight, mean
    and covariance are re-estimated from the weighted draws it is responsible for, and a fresh set of
-   N draws is made; the last round's draws are resampled (systematic) into the returned equally
-   weighted sample.
+   N draws is made. Every round is a valid importance sample of the same posterior: the rounds are
+   pooled, round r's self-normalised weights scaled by its share of the total ESS (a late round
+   that adapted badly cannot spoil an earlier good one), and the pool is resampled (systematic)
+   into the returned equally weighted sample; its ESS is reported beside each round's.
 
 Importance sampling is exact in the limit of many draws whatever the proposal, provided the
 proposal covers the posterior; the ESS says how many independent draws the answer is worth.
@@ -76,12 +78,17 @@ class Mixture:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ImportanceResult:
-    """Equally weighted draws and the importance sampler's history (one entry per round)."""
+    """Equally weighted draws and the importance sampler's history.
+
+    `ess`: each round's ESS as a fraction of its draws; `ess_pooled`: the ESS (in draws) of the
+    pooled rounds the samples were resampled from.
+    """
 
     problem: lk.Problem
     samples: np.ndarray
     log_likelihood: np.ndarray
     ess: np.ndarray
+    ess_pooled: float
     n_components: int
     n_draws: int
     log_evidence: float
@@ -206,25 +213,46 @@ def run_importance(
     with jax.enable_x64(True):
         jdata = lk.to_jax(data)
         mix = laplace_mixture(problem, fit_result, jdata)
-        esses = []
+        rounds = []  # (draws, log L, normalised weights, ESS, log Z) per round
         for rnd in range(max_rounds):
             x = mix.draw(rng, n_draws)
             report = None if progress is None else (lambda done, total, r=rnd: progress(done, total, r))
             ll, lp = log_target(problem, x, jdata, report)
             logw = np.where(np.isfinite(ll + lp), ll + lp - mix.log_density(x), -np.inf)
-            if not np.isfinite(logw).any():
-                raise RuntimeError("no proposal draw has a finite posterior density")
-            w = np.exp(logw - np.max(logw))
-            ess = float(w.sum() ** 2 / np.sum(w**2))
-            esses.append(ess / n_draws)
+            if np.isfinite(logw).any():
+                w = np.exp(logw - np.max(logw))
+                ess = float(w.sum() ** 2 / np.sum(w**2))
+                rounds.append((x, ll, w / w.sum(), ess, float(logsumexp(logw) - np.log(n_draws))))
+            else:
+                ess = 0.0
             if ess >= target_ess * n_draws or rnd == max_rounds - 1:
                 break
-            mix = _adapt(mix, x, w / w.sum())
-        log_z = float(logsumexp(logw) - np.log(n_draws))
-        idx = _systematic(rng, w / w.sum(), n_draws)
-    return ImportanceResult(problem=problem, samples=x[idx], log_likelihood=ll[idx], ess=np.asarray(esses),
+            if ess > 0:
+                mix = _adapt(mix, x, w / w.sum())
+        if not rounds:
+            raise RuntimeError("no proposal draw has a finite posterior density")
+        samples, loglik, pooled, ess_pooled, log_z = _pool(rounds, rng, n_draws)
+    return ImportanceResult(problem=problem, samples=samples, log_likelihood=loglik,
+                            ess=np.asarray([r[3] / n_draws for r in rounds]), ess_pooled=ess_pooled,
                             n_components=int(mix.means.shape[0]), n_draws=n_draws, log_evidence=log_z,
                             wall_s=time.perf_counter() - t0)
+
+
+def _pool(rounds, rng: np.random.Generator, n: int):
+    """Rounds pooled with weights ESS_r / sum ESS x (round-normalised weights); n resampled draws.
+
+    Returns (samples (n, d), their log L (n,), pooled weights, pooled ESS (draws), log evidence
+    (the ESS-weighted mean of the rounds' estimates)).
+    """
+    share = np.asarray([r[3] for r in rounds])
+    share = share / share.sum()
+    x = np.concatenate([r[0] for r in rounds])
+    ll = np.concatenate([r[1] for r in rounds])
+    w = np.concatenate([a * r[2] for a, r in zip(share, rounds)])
+    ess = float(w.sum() ** 2 / np.sum(w**2))
+    log_z = float(logsumexp([r[4] for r in rounds], b=share))
+    idx = _systematic(rng, w / w.sum(), n)
+    return x[idx], ll[idx], w, ess, log_z
 
 
 def _systematic(rng: np.random.Generator, p: np.ndarray, n: int) -> np.ndarray:

@@ -104,8 +104,9 @@ def _sampler_diagnostics(posterior, folded) -> dict:
         return {"n_steps": posterior.n_steps, "betas": posterior.betas.tolist(),
                 "ess_fraction": posterior.ess.tolist(), "acceptance": posterior.acceptance.tolist(),
                 "log_evidence": posterior.log_evidence, "final_unique_fraction": unique}
-    ess = float(posterior.ess[-1] * posterior.n_draws)
-    return {"ess_fraction_per_round": posterior.ess.tolist(), "ess": ess, "reliable": ess >= 100,
+    ess = float(posterior.ess_pooled)
+    return {"ess_fraction_per_round": posterior.ess.tolist(), "ess": ess, "ess_of": "all rounds pooled",
+            "reliable": ess >= 100,
             "n_draws_per_round": posterior.n_draws, "n_components": posterior.n_components,
             "log_evidence": posterior.log_evidence, "final_unique_fraction": unique}
 

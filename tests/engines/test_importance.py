@@ -74,7 +74,7 @@ def test_importance_posterior_around_the_fit(x64):
     post = importance.run_importance(problem, data, result, n_draws=256, max_rounds=2, seed=0)
     assert post.samples.shape == (256, problem.n_theta)
     assert np.all(np.isfinite(post.log_likelihood))
-    assert 0 < post.ess[-1] <= 1
+    assert 0 < post.ess[-1] <= 1 and 0 < post.ess_pooled <= 256 * len(post.ess)
     lo = np.array([r[0] for r in problem.ranges])
     hi = np.array([r[1] for r in problem.ranges])
     assert np.all((post.samples[:, :3] >= lo) & (post.samples[:, :3] <= hi))
@@ -93,3 +93,19 @@ def test_importance_agrees_with_smc():
     sd = b.std(0)
     assert np.all(np.abs(a.mean(0) - b.mean(0)) <= 0.2 * sd), (a.mean(0), b.mean(0), sd)
     assert np.all(np.abs(a.std(0) / sd - 1) <= 0.3), (a.std(0), sd)
+
+
+def test_rounds_are_pooled_by_their_ess():
+    """A bad round (one dominant draw) barely moves the pooled sample; the pool's ESS is reported."""
+    rng = np.random.default_rng(0)
+    good_x = rng.normal(0.0, 1.0, (400, 1))
+    bad_x = rng.normal(5.0, 0.1, (400, 1))
+    good_w = np.full(400, 1 / 400)
+    bad_w = np.zeros(400)
+    bad_w[0] = 1.0
+    rounds = [(good_x, np.zeros(400), good_w, 400.0, 0.0), (bad_x, np.zeros(400), bad_w, 1.0, -3.0)]
+    samples, _, w, ess, log_z = importance._pool(rounds, rng, 800)
+    assert abs(samples.mean()) < 0.2  # the good round dominates: share 400/401
+    assert w.sum() == pytest.approx(1.0) and ess == pytest.approx(1 / np.sum(w**2))
+    assert 390 < ess < 401
+    assert log_z == pytest.approx(np.log(400 / 401 + np.exp(-3.0) / 401))
