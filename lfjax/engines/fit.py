@@ -54,6 +54,11 @@ PROVISIONAL = (1e-5, 20)
 #: After a provisional pass, optima with objective above best x (1 + NEAR_MARGIN) + NEAR_SLACK stop.
 NEAR_MARGIN = 0.02
 NEAR_SLACK = 8.0
+#: The final refinement repeats noise passes (at most this many more) until every estimated noise
+#: level is within NOISE_RTOL of the rms it produces: then the optimum is also the mode of the
+#: noise-integrated posterior `lfjax sample` explores (-(n_c / 2) log RSS_c is the profile of sigma_c).
+NOISE_EXTRA_PASSES = 4
+NOISE_RTOL = 0.01
 #: Exploratory optima refined on the full data are those within this relative margin of the best.
 REFINE_MARGIN = 0.25
 #: Prior draws screened per start: the starts are the best of `SCREEN x n_starts` draws.
@@ -306,8 +311,9 @@ def _passes(problem, jdata, starts, sigmas, estimated, noise_passes, tolerance, 
             profiled=False):
     """LM from the starts, then `noise_passes` times: sigma_c of estimated curves := best's rms, refit.
 
-    In the profiled final refinement a pass that a noise update follows stops at `PROVISIONAL`, and
-    only optima within `NEAR_MARGIN` (relative) + `NEAR_SLACK` of the best's objective go on.
+    In the profiled final refinement a pass that a noise update follows stops at `PROVISIONAL`, only
+    optima within `NEAR_MARGIN` (relative) + `NEAR_SLACK` of the best's objective go on, and up to
+    `NOISE_EXTRA_PASSES` more passes run until the noise levels are self-consistent (`NOISE_RTOL`).
 
     `keep_best`: refit only that many distinct optima after a noise update. Returns
     (theta (n, n_theta), ok (n,), sigmas (n_curves,)).
@@ -315,14 +321,18 @@ def _passes(problem, jdata, starts, sigmas, estimated, noise_passes, tolerance, 
     passes = noise_passes if any(estimated) else 0
     first = PROVISIONAL if passes and profiled and tolerance == FINAL else tolerance
     theta, ok = solve(problem, starts, jdata, jnp.asarray(sigmas), first, say, profiled)
-    for _ in range(passes):
+    extra = NOISE_EXTRA_PASSES if profiled and passes else 0
+    for i in range(passes + extra):
         obj, rss, _ = diagnose(problem, theta, jdata, jnp.asarray(sigmas))
         finite = np.isfinite(obj)
         if not finite.any():
             break
         best = int(np.nanargmin(np.where(finite, obj, np.inf)))
         rms = np.sqrt(rss[best] / np.asarray([c.n for c in problem.curves]))
-        sigmas = np.where(estimated, np.maximum(rms, NOISE_FLOOR), sigmas)
+        new = np.where(estimated, np.maximum(rms, NOISE_FLOOR), sigmas)
+        if i >= passes and np.max(np.abs(new / sigmas - 1)) <= NOISE_RTOL:
+            break  # the noise levels are the rms of the optimum they produced: the ML fixed point
+        sigmas = new
         keep = _distinct_rows(theta, obj)[:keep_best]
         if profiled:  # final refinement: optima far behind the best cannot end within `within` of it
             keep = keep[obj[keep] <= obj[best] * (1 + NEAR_MARGIN) + NEAR_SLACK]
