@@ -5,7 +5,8 @@ mean field), tempered SMC from the prior needs far more evaluations than a CPU g
 The posterior of such a set is concentrated around the optima of the global fit, so:
 
 1. Proposal: a mixture of multivariate Student-t densities (`DOF` degrees of freedom), one per
-   distinct optimum of `fit.run_fit` and per image of it under the likelihood's symmetry group
+   distinct optimum of `fit.run_fit`, first moved to the nearby mode of the noise-integrated
+   posterior (`posterior_mode.polish`, `polished`), and per image of it under the likelihood's symmetry group
    (`modes.likelihood_maps`: equivalent parameter sets have equal likelihood), centred there, with
    the Laplace covariance (J^T J + P)^-1 inflated by `INFLATE` (J: Jacobian of the weighted
    residuals at the ML noise levels, which is also the curvature of the noise-integrated
@@ -118,6 +119,28 @@ def prior_precision(problem: lk.Problem) -> np.ndarray:
     return np.asarray(lf + nuis, float)
 
 
+def polished(problem: lk.Problem, fit_result, jdata):
+    """The fit result with every optimum moved to the nearby mode of the sampler's posterior.
+
+    `posterior_mode.polish` (noise integrated per curve); each solution's objective becomes
+    -2 log posterior there (so the Laplace weights compare the components on the target), and the
+    noise levels of estimated curves the rms residuals of the best polished optimum.
+    """
+    from lfjax.engines import posterior_mode
+
+    sols, values = [], []
+    for s in fit_result.solutions:
+        theta, _ = posterior_mode.polish(problem, s.theta, jdata)
+        ll, lp = log_target(problem, theta[None], jdata)
+        values.append(float(ll[0] + lp[0]))
+        sols.append(dataclasses.replace(s, theta=theta, objective=-2 * values[-1]))
+    best = sols[int(np.argmax(values))].theta
+    rel = lk.relative_residuals(problem, jnp.asarray(best), jdata)
+    rms = np.asarray([float(jnp.sqrt(jnp.mean(r**2))) for r in rel])
+    sigmas = np.where(fit_result.noise_estimated, rms, fit_result.sigmas)
+    return dataclasses.replace(fit_result, solutions=tuple(sols), sigmas=sigmas)
+
+
 def laplace_mixture(problem: lk.Problem, fit_result, jdata, maps=None) -> Mixture:
     """The proposal of step 1 from a `fit.FitResult` (its solutions, Jacobians at its noise levels)."""
     from lfjax.engines import fit as ef
@@ -212,7 +235,7 @@ def run_importance(
     rng = np.random.default_rng(seed)
     with jax.enable_x64(True):
         jdata = lk.to_jax(data)
-        mix = laplace_mixture(problem, fit_result, jdata)
+        mix = laplace_mixture(problem, polished(problem, fit_result, jdata), jdata)
         rounds = []  # (draws, log L, normalised weights, ESS, log Z) per round
         for rnd in range(max_rounds):
             x = mix.draw(rng, n_draws)
