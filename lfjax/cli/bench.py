@@ -33,7 +33,7 @@ def bench(
     """Benchmark curves/s for Er3+ chi T at 64 temperatures (compile time apart; see the JSON)."""
     import json
 
-    from lfjax.benchmarking import PATHS, BenchConfig, format_table, run_benchmark
+    from lfjax.benchmarking import PATHS, BenchConfig, format_model_rows, format_table, run_benchmark
     from lfjax.io.atomic import write_text
 
     chosen = tuple(p.strip() for p in paths.split(",") if p.strip()) if paths else PATHS
@@ -49,6 +49,8 @@ def bench(
         raise UserInputError(f"{exc} (check --paths, --sizes and --chunk)") from None
     report = run_benchmark(config, log=lambda line: typer.echo(line, err=True))
     typer.echo(format_table(report))
+    if report.get("model_rows"):
+        typer.echo("\nGeneral models (curves/s):\n" + format_model_rows(report))
     typer.echo(f"load average at start: {', '.join(f'{x:.2f}' for x in report['loadavg_start'])}; "
                f"all paths agree with float64: {report['all_agree']}")
     if json_path is not None:

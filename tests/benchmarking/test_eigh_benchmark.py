@@ -15,6 +15,7 @@ def report(tmp_path_factory):
     path = tmp_path_factory.mktemp("bench") / "eigh.json"
     result = CliRunner().invoke(app, ["bench", "--quick", "--json", str(path)])
     assert result.exit_code == 0, result.output
+    assert "General models (curves/s):" in result.stdout and "| chi_t_D3d |" in result.stdout
     return json.loads(path.read_text())
 
 
