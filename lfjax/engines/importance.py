@@ -130,9 +130,8 @@ def polished(problem: lk.Problem, fit_result, jdata):
 
     sols, values = [], []
     for s in fit_result.solutions:
-        theta, _ = posterior_mode.polish(problem, s.theta, jdata)
-        ll, lp = log_target(problem, theta[None], jdata)
-        values.append(float(ll[0] + lp[0]))
+        theta, value, _ = posterior_mode.polish(problem, s.theta, jdata)
+        values.append(value)
         sols.append(dataclasses.replace(s, theta=theta, objective=-2 * values[-1]))
     best = sols[int(np.argmax(values))].theta
     rel = lk.relative_residuals(problem, jnp.asarray(best), jdata)

@@ -42,33 +42,25 @@ def newton_system(problem, theta, jdata):
     jac = jac[0] * problem.theta_scale()[None, :]
     rel = [np.asarray(r) for r in lk.relative_residuals(problem, jnp.asarray(theta), jdata)]
     prior = np.asarray(lk.prior_residuals(problem, jnp.asarray(theta)))
-    n = problem.n_theta
-    g, h, h_gn = np.zeros(n), np.zeros((n, n)), np.zeros((n, n))
+    jp = jac[sum(c.n for c in problem.curves):]
+    g, h_gn, rank_one = jp.T @ prior, jp.T @ jp, np.zeros_like(jp.T @ jp)
     start = 0
     for info, r in zip(problem.curves, rel):
         j = jac[start:start + info.n]
         start += info.n
         jr = j.T @ r
         rss = float(r @ r)
-        if info.noise is not None:
-            w = 1.0 / info.noise**2
-            g += w * jr
-            h += w * j.T @ j
-            h_gn += w * j.T @ j
-        else:
-            w = info.n / rss
-            g += w * jr
-            h += w * j.T @ j - 2 * info.n / rss**2 * np.outer(jr, jr)
-            h_gn += w * j.T @ j
-    jp = jac[start:]
-    g += jp.T @ prior
-    h += jp.T @ jp
-    h_gn += jp.T @ jp
-    return g, h, h_gn
+        w = 1.0 / info.noise**2 if info.noise is not None else info.n / rss
+        g = g + w * jr
+        h_gn = h_gn + w * j.T @ j
+        if info.noise is None:
+            rank_one = rank_one + 2 * info.n / rss**2 * np.outer(jr, jr)
+    return g, h_gn - rank_one, h_gn
 
 
-def polish(problem: lk.Problem, theta: np.ndarray, jdata, max_iter: int = MAX_ITER) -> tuple[np.ndarray, int]:
-    """(theta at the mode of the noise-integrated posterior near `theta`, Newton steps taken). float64."""
+def polish(problem: lk.Problem, theta: np.ndarray, jdata, max_iter: int = MAX_ITER) -> tuple[np.ndarray, float, int]:
+    """(theta at the mode of the noise-integrated posterior near `theta`, log posterior there, Newton
+    steps taken). float64."""
     theta = np.asarray(theta, float)
     scale = problem.theta_scale()
     with jax.enable_x64(True):
@@ -85,9 +77,9 @@ def polish(problem: lk.Problem, theta: np.ndarray, jdata, max_iter: int = MAX_IT
                 if np.isfinite(value) and value > best:
                     break
             else:
-                return theta, it
+                return theta, best, it
             gain = value - best
             theta, best = trial, value
             if gain < TOL:
-                return theta, it + 1
-    return theta, max_iter
+                return theta, best, it + 1
+    return theta, best, max_iter

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import numpy as np
+import pytest
 from _sim import simulate_curves
 
 import lfjax
@@ -37,8 +38,8 @@ def test_gradient_is_that_of_the_log_posterior_and_polish_climbs():
                        for e in np.eye(problem.n_theta)])
         np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-6 * np.abs(fd).max())
         assert np.all(np.linalg.eigvalsh(h_gn) > 0) and np.allclose(h, h.T)
-        theta, steps = posterior_mode.polish(problem, start, jdata)
-        assert steps >= 1
+        theta, value, steps = posterior_mode.polish(problem, start, jdata)
+        assert steps >= 1 and value == pytest.approx(-neg_log_post(theta), rel=1e-12)
         assert -neg_log_post(theta) > -neg_log_post(start)
         g_after, _, h_gn_after = posterior_mode.newton_system(problem, theta, jdata)
         # the gain a further Gauss-Newton step predicts (the Newton decrement) is what polish stops at
