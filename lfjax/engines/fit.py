@@ -280,6 +280,7 @@ def run_fit(
             say(f"screened {n_starts * screen} prior draws on {small.n_points} points: best {n_starts} kept")
         if extra_starts is not None and len(extra_starts):
             starts = np.concatenate([starts, np.asarray(extra_starts, float).reshape(-1, problem.n_theta)])
+        n_started = len(starts)
         if explore:
             say(f"exploring from {len(starts)} starts on {small.n_points} of {problem.n_points} points")
             theta, _, sigmas = _passes(small, small_jdata, starts, sigmas, estimated, min(noise_passes, 1),
@@ -293,8 +294,7 @@ def run_fit(
         obj, rss, jac = diagnose(problem, theta, jdata, jnp.asarray(sigmas))
         solutions = _solutions(problem, theta, ok, obj, rss, jac, jdata, within)
     return FitResult(problem=problem, solutions=solutions, sigmas=sigmas, noise_estimated=estimated,
-                     n_starts=len(starts) if not explore else n_starts + (0 if extra_starts is None else len(extra_starts)),
-                     n_finite=int(np.isfinite(obj).sum()), wall_s=time.perf_counter() - t0)
+                     n_starts=n_started, n_finite=int(np.isfinite(obj).sum()), wall_s=time.perf_counter() - t0)
 
 
 @functools.partial(jax.jit, static_argnames=("problem",))
