@@ -89,3 +89,13 @@ def magnetization_sweep(ion_name: str, names, values: np.ndarray, temp_k: float,
         for d, wd in zip(dirs, w):
             out[i] += wd * np.ravel(model.magnetisation([float(temp_k)], fields_t, list(d), "bohr"))
     return out
+
+
+def powder_magnetization(ion_name: str, names, values: np.ndarray, temp_k: float, fields_oe: np.ndarray,
+                         n_theta: int, n_phi: int) -> np.ndarray:
+    """(n, n_fields) powder M (μB per ion) on the full-hemisphere product rule (n_theta, n_phi)
+    (`sphere.hemisphere_quadrature`), the way the benchmarks' numpy loop averages."""
+    from lfjax.physics.sphere import hemisphere_quadrature
+
+    dirs, weights = hemisphere_quadrature(n_theta, n_phi)
+    return magnetization_sweep(ion_name, names, values, temp_k, fields_oe, dirs, weights)

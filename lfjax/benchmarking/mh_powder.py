@@ -33,9 +33,8 @@ from lfjax.benchmarking import _mcphase
 from lfjax.benchmarking.models import _numpy_mh_loop, _plain_mh
 from lfjax.physics import ion as make_ion
 from lfjax.physics.magnetization import magnetization
-from lfjax.physics.operators import operator_stack
 from lfjax.physics.presets import prior_ranges
-from lfjax.physics.sphere import default_rule, field_symmetry, hemisphere_quadrature, powder_quadrature
+from lfjax.physics.sphere import default_rule, field_symmetry, powder_quadrature
 
 NAMES = ("B20", "B40", "B43", "B60", "B63", "B66")
 #: (n_theta, n_phi) of the reference rule for the accuracy check.
@@ -163,9 +162,8 @@ def run(n_curves: int = 64, n_loop: int = 1, n_prior: int = 200, n_hard: int = 4
                        "max_rel_diff_vs_f64": float(np.max(np.abs(loop_out / ref[:n_loop] - 1)))},
     }
     if _mcphase.available():
-        dirs, w = hemisphere_quadrature(n_theta, n_phi)
         t0 = time.perf_counter()
-        mc_out = _mcphase.magnetization_sweep(er.name, NAMES, values[:n_loop], TEMP_K, SPEED_FIELDS_OE, dirs, w)
+        mc_out = _mcphase.powder_magnetization(er.name, NAMES, values[:n_loop], TEMP_K, SPEED_FIELDS_OE, n_theta, n_phi)
         mc_secs = time.perf_counter() - t0
         rows["mcphase"] = {"n": n_loop, "seconds": mc_secs, "curves_per_s": n_loop / mc_secs, "extrapolated": True,
                            "directions": n_theta * n_phi,

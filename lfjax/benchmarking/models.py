@@ -169,9 +169,8 @@ def run_model_rows(n_chi: int = 4096, n_mh: int = 64, n_loop: int = 32, n_loop_m
         "plain_jnp": _entry(n_mh, plain_secs, plain_out[:4], ref, first_call_s=plain_first),
         "numpy_loop": _entry(n_loop_mh, loop_secs, loop_out, ref, extrapolated=True)}
     if _mcphase.available():
-        dirs, w = hemisphere_quadrature(n_theta, n_phi)
         t0 = time.perf_counter()
-        mc_out = _mcphase.magnetization_sweep(er.name, names, values[:n_loop_mh], 2.0, fields, dirs, w)
+        mc_out = _mcphase.powder_magnetization(er.name, names, values[:n_loop_mh], 2.0, fields, n_theta, n_phi)
         rows["mh_powder_D3d"]["mcphase"] = _entry(n_loop_mh, time.perf_counter() - t0, mc_out, ref, extrapolated=True)
     for key, row in rows.items():
         lib_rate = row["lfjax"]["curves_per_s"]
