@@ -27,7 +27,7 @@ def map_chunked(fn, args: tuple, bytes_per_item: float, budget_bytes: float = DE
 
     Returns:
       fn's output for all n rows. Below one chunk this is a plain call; above, the batch is padded
-      to whole chunks (repeating the last row) and mapped with `jax.lax.map`, so peak memory is
+      to whole chunks of equal size (repeating the last row; fewer than one row per chunk) and mapped with `jax.lax.map`, so peak memory is
       the inputs, the outputs and one chunk's temporaries.
     """
     n = args[0].shape[0]
@@ -35,6 +35,7 @@ def map_chunked(fn, args: tuple, bytes_per_item: float, budget_bytes: float = DE
     if chunk >= n:
         return fn(*args)
     n_chunks = math.ceil(n / chunk)
+    chunk = math.ceil(n / n_chunks)  # even chunks: at most n_chunks - 1 padded rows
     pad = n_chunks * chunk - n
 
     def split(a):
