@@ -41,6 +41,9 @@ class DataConfig:
       mh_temps_k, mh_fields_oe: optional M(H) observables: one powder magnetisation curve per
         temperature (K) on these fields (Oe), seen by the network after the chi T curve
         (mu_B per ion, error model f_m M + chi_dia H). Empty = chi T only (default).
+      t_cut_max_k: > 0: the network also learns chi T curves measured only above a cut-off
+        temperature, drawn log-uniformly in [t_min_k, t_cut_max_k] for half of the training curves
+        (`lfjax.data.cut`); 0 = whole curves only (default).
       norm_curves: prior curves used to fix the global min-max normalisation.
       norm_seed: seed of that (fixed) normalisation sample.
     """
@@ -62,6 +65,7 @@ class DataConfig:
     lambda_max_mol_per_emu: float = 0.0
     mh_temps_k: tuple[float, ...] = ()
     mh_fields_oe: tuple[float, ...] = ()
+    t_cut_max_k: float = 0.0
     norm_curves: int = 100_000
     norm_seed: int = 0
 
@@ -94,6 +98,11 @@ class DataConfig:
                 f"fields in Oe), or neither; got mh_temps_k={list(self.mh_temps_k)}, "
                 f"mh_fields_oe={list(self.mh_fields_oe)}"
             )
+        if self.t_cut_max_k != 0 and self.is_de:
+            raise ValueError("t_cut_max_k applies to preset or explicit models, not to DE; set it to 0")
+        if self.t_cut_max_k != 0 and not self.t_min_k < self.t_cut_max_k < self.t_max_k:
+            raise ValueError(f"t_cut_max_k must be 0 (whole curves) or between t_min_k and t_max_k; got "
+                             f"{self.t_cut_max_k} with the grid {self.t_min_k}-{self.t_max_k} K")
         if len(self.ranges_k) % 2 or any(lo >= hi for lo, hi in zip(self.ranges_k[::2], self.ranges_k[1::2])):
             raise ValueError(f"ranges_k must be flat (low, high) pairs with low < high; got {list(self.ranges_k)}")
 
@@ -116,6 +125,11 @@ class DataConfig:
     def n_points(self) -> int:
         """Length of the network input: n_temps chi T points, then the M(H) points."""
         return self.n_temps + self.n_mh
+
+    @property
+    def n_inputs(self) -> int:
+        """Length of the network input: the observation, plus the cut-off's position with t_cut_max_k."""
+        return self.n_points + (1 if self.t_cut_max_k > 0 else 0)
 
     def temps_k(self) -> np.ndarray:
         """The model's temperature grid (K): n_temps log-spaced points in [t_min_k, t_max_k]."""

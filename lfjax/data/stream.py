@@ -29,6 +29,7 @@ import numpy as np
 
 from lfjax.constants import NA_MUB_EMU_PER_MOL
 from lfjax.data.config import DataConfig
+from lfjax.data.cut import draw_cut
 from lfjax.data.prior import model_spec_of, n_model_params, sample_theta
 from lfjax.physics.blocks import chi_axes_axial
 from lfjax.physics.blocks import is_axial as _axial_names
@@ -172,7 +173,9 @@ def make_batch(key, cfg: DataConfig, batch_size: int, norm=None, sharding=None) 
     Returns:
       dict with "theta" (B, n_theta) (`prior.theta_names`; DE: D [K], E [K], chi_dia [emu/mol], f_m),
       "chi_t" (B, n_T) the observed chi T in emu K/mol, "mh" (B, n_mh) the observed M in mu_B per
-      ion (M(H) models only), and "x" (B, n_points) the normalised observation when `norm` is given.
+      ion (M(H) models only), "t_cut_k" (B,) the cut-off temperatures (K) of models trained on cut
+      curves (`lfjax.data.cut`; the points below stay in "chi_t"), and "x" (B, n_points) the
+      normalised observation when `norm` is given.
     """
     k_theta, k_noise = jax.random.split(key)
     theta = sample_theta(k_theta, batch_size, cfg)
@@ -184,6 +187,8 @@ def make_batch(key, cfg: DataConfig, batch_size: int, norm=None, sharding=None) 
         batch = {"theta": theta, "chi_t": chi_t, "mh": mh}
     else:
         batch = {"theta": theta, "chi_t": observe(k_noise, cfg, theta, clean["chi_t"])}
+    if cfg.t_cut_max_k > 0:
+        batch["t_cut_k"] = draw_cut(jax.random.fold_in(key, 1), cfg, batch_size)
     if norm is not None:
         batch["x"] = norm.normalise(observation(batch))
     return batch

@@ -220,7 +220,7 @@ def run_infer_set(config: SetInferConfig, model=None) -> SetInferResult:
     problem, data = build_problem(mset, model, mean_field=config.mean_field, noise=config.noise)
     obs = prop.observed_curve(mset, model)
     warnings = list(mset.warnings) + list(obs.warnings)
-    ood = model.ood_scores(obs.chi_t_on_grid)
+    ood = model.ood_scores(obs.chi_t_on_grid, t_cut_k=obs.t_cut_k)
     if bool(np.asarray(ood["flagged"])):
         warnings.append(f"{obs.label!r} looks out of the training distribution (latent distance "
                         f"{float(ood['latent_distance']):.2f}, threshold {ood['thresholds']['latent_distance']:.2f}; "

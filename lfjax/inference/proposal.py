@@ -4,9 +4,12 @@ A trained model (`lfjax.models.trained`) sees one observable: powder chi T on it
 grid `model.temps_k` at its field `model.field_oe`. `observed_curve` picks the set's powder chi
 curve whose field is closest to the model's (ties: the lowest field) and resamples its chi T onto
 the grid (`infer.resample`: linear in log T, at most a factor 1.5 of extrapolation at either
-end). Where the set's temperature range (e.g. `t_min_k`) leaves the grid uncovered, the same
-file is read again without the range and its full curve is the proposal's input: the proposal
-may use any information, the importance weights use only the set's ranges.
+end). Where the set's curve starts above the grid's lowest temperature (e.g. its `t_min_k`
+leaves out the points below 12 K) and the model was trained on curves cut off that high
+(`lfjax.data.cut`, `model.t_cut_max_k`), the network sees the grid points from that
+temperature up and is told the cut-off. Otherwise the same file is read again without the range
+and its full curve is the proposal's input: the proposal may use any information, the
+importance weights use only the set's ranges.
 
 `proposal` maps the model's draws (its parameters, chi_dia, f_m[, lambda]) onto the theta of an
 engines problem (`engines.likelihood`): theta = free parameters, chi_dia, f_m[, lambda]. Where
@@ -30,7 +33,12 @@ from lfjax.io.curves import Curve
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class ObservedCurve:
-    """The chosen curve: index in the set, chi T on the model grid (emu K/mol), warnings."""
+    """The chosen curve: index in the set, chi T on the model grid (emu K/mol), warnings.
+
+    t_cut_k: the cut-off temperature (K) below which the grid points are not measured (their
+    values in chi_t_on_grid repeat the first measured one and the network ignores them); None for
+    a curve that covers the grid.
+    """
 
     index: int
     label: str
@@ -38,6 +46,7 @@ class ObservedCurve:
     chi_t_on_grid: np.ndarray
     full_range: bool
     warnings: tuple[str, ...]
+    t_cut_k: float | None = None
 
 
 def _sorted_chi_t(curve: Curve) -> tuple[np.ndarray, np.ndarray]:
@@ -65,6 +74,30 @@ def _full_range_curve(curve: Curve, mset) -> Curve | None:
     return curves[0] if curves else None
 
 
+def _cut_curve(index: int, curve: Curve, model) -> ObservedCurve | None:
+    """The curve on the grid points from its lowest temperature up, for models trained on cut
+    curves whose cut-off range holds that temperature; None otherwise."""
+    from lfjax.inference.infer import resample
+
+    t_max_cut = getattr(model, "t_cut_max_k", 0.0)
+    temps, chi_t = _sorted_chi_t(curve)
+    grid = np.asarray(model.temps_k, float)
+    if not t_max_cut or len(temps) < 2 or not grid[0] < temps[0] <= t_max_cut or not np.all(chi_t > 0):
+        return None
+    seen = grid >= temps[0] * (1 - 1e-5)
+    try:
+        on_seen, warnings = resample(temps, chi_t, grid[seen], curve.label)
+    except ModelMismatchError:
+        return None
+    on_grid = np.concatenate([np.full(int((~seen).sum()), on_seen[0]), on_seen])
+    warnings = list(warnings)
+    if abs(curve.field_oe - model.field_oe) > 0:
+        warnings.append(f"proposal from {curve.label!r} at {curve.field_oe:g} Oe; the model was trained at "
+                        f"{model.field_oe:g} Oe (the importance weights use the actual fields)")
+    return ObservedCurve(index=index, label=curve.label, field_oe=curve.field_oe, chi_t_on_grid=on_grid,
+                         full_range=False, warnings=tuple(warnings), t_cut_k=float(temps[0]))
+
+
 def observed_curve(mset, model) -> ObservedCurve:
     """The set's curve the model knows, on the model grid (see the module docstring).
 
@@ -85,6 +118,9 @@ def observed_curve(mset, model) -> ObservedCurve:
     cands.sort(key=lambda ic: (abs(ic[1].field_oe - model.field_oe), ic[1].field_oe))
     reasons = []
     for i, c in cands:
+        cut = _cut_curve(i, c, model)
+        if cut is not None:
+            return cut
         for full in (False, True):
             curve = _full_range_curve(c, mset) if full else c
             if curve is None:
@@ -135,8 +171,8 @@ def check_compatible(model, problem: lk.Problem) -> None:
 def proposal(model, obs: ObservedCurve, problem: lk.Problem, n: int, key) -> tuple[np.ndarray, np.ndarray]:
     """(theta (n, n_theta) float64 in problem order, log q (n,)) of n amortized draws."""
     k_flow, k_lam = jax.random.split(key)
-    draws = model.sample(obs.chi_t_on_grid, n, key=k_flow)
-    log_q = np.asarray(model.log_prob(obs.chi_t_on_grid, draws), float)
+    draws = model.sample(obs.chi_t_on_grid, n, key=k_flow, t_cut_k=obs.t_cut_k)
+    log_q = np.asarray(model.log_prob(obs.chi_t_on_grid, draws, t_cut_k=obs.t_cut_k), float)
     cols = model_columns(model, problem)
     theta = np.zeros((n, problem.n_theta))
     for i, c in enumerate(cols):
@@ -172,11 +208,12 @@ def reference_fn(model, obs: ObservedCurve, problem: lk.Problem, defensive: floa
     order = [c for c in cols if c is not None]
     lam_idx = [i for i, c in enumerate(cols) if c is None]
     inverse = np.argsort(order)
+    cut = model._cut(obs.t_cut_k, ())
 
     def log_r(theta):
         drawn = jnp.stack([theta[i] for i, c in enumerate(cols) if c is not None])[inverse]
         lq = _log_prob(model._net, model._params, model._norm_tree, chi_t, drawn[None].astype(jnp.float32), maps,
-                       n_chi=model._n_chi)[0].astype(theta.dtype)
+                       n_chi=model._n_chi, **cut)[0].astype(theta.dtype)
         for i in lam_idx:
             lq = lq - 0.5 * (theta[i] / s_lam) ** 2 - np.log(np.sqrt(2 * np.pi) * s_lam)
         lp = lk.log_prior(problem, theta) - lz

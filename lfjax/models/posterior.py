@@ -21,7 +21,8 @@ from lfjax.models.vae import MLP, VAE, vae_losses
 
 
 class VAEFlow(nn.Module):
-    """VAE + conditional flow. Inputs are curve features (n_points,), theta standardised (n_theta,)."""
+    """VAE + conditional flow. Inputs are the network input (curve features (n_points,), then the
+    cut-off's position for models trained on cut curves) and theta standardised (n_theta,)."""
 
     n_points: int
     latent_dim: int = 3
@@ -63,10 +64,14 @@ class VAEFlow(nn.Module):
         ctx = jnp.broadcast_to(ctx[..., None, :], ctx.shape[:-1] + (n, ctx.shape[-1]))
         return self.flow.sample(ctx, key=key)
 
-    def __call__(self, x, u, *, key):
-        """Per-curve losses (reconstruction MSE, KL, flow negative log-likelihood), each (...,)."""
+    def __call__(self, x, u, *, key, mask=None):
+        """Per-curve losses (reconstruction MSE, KL, flow negative log-likelihood), each (...,).
+
+        x: network input (..., n_inputs), its first n_points entries the curve's features; mask:
+        optional (..., n_points) measured points (the reconstruction loss counts only those).
+        """
         x_hat, mean, logvar = self.vae(x, key=key)
-        recon, kl = vae_losses(x, x_hat, mean, logvar)
+        recon, kl = vae_losses(x[..., : self.n_points], x_hat, mean, logvar, mask)
         nll = -self.log_prob(u, x)
         return recon, kl, nll
 

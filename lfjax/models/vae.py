@@ -1,7 +1,9 @@
 """VAE over normalised chi T curves: curve features (n_T,) -> latent (d_z,) -> curve features.
 
 Encoder: MLP -> (mean, log variance) of a diagonal Gaussian q(z | x). Decoder: MLP z -> x_hat.
-Loss per curve: mean squared reconstruction error over the n_T points + kl_weight * KL(q || N(0, I)),
+The encoder's input may be longer than the curve (a cut-off's position, `lfjax.data.cut`); the
+decoder returns the n_T curve points. Loss per curve: mean squared reconstruction error over the
+n_T points (those measured, for a cut curve) + kl_weight * KL(q || N(0, I)),
 with KL = 1/2 sum(mean^2 + var - log var - 1). Inputs are the standardised features of the
 min-max normalised curve (`Normalisation.features`), so every point has unit prior spread.
 """
@@ -70,8 +72,13 @@ class VAE(nn.Module):
         return self.decode(z), mean, logvar
 
 
-def vae_losses(x, x_hat, mean, logvar):
-    """Per-curve reconstruction MSE (...,) and KL divergence to N(0, I) (...,), in nats."""
-    recon = jnp.mean((x - x_hat) ** 2, axis=-1)
+def vae_losses(x, x_hat, mean, logvar, mask=None):
+    """Per-curve reconstruction MSE (...,) over the points where `mask` (..., n_T) is True (all
+    without a mask) and KL divergence to N(0, I) (...,), in nats."""
+    if mask is None:
+        recon = jnp.mean((x - x_hat) ** 2, axis=-1)
+    else:
+        w = mask.astype(x.dtype)
+        recon = jnp.sum(w * (x - x_hat) ** 2, axis=-1) / jnp.maximum(jnp.sum(w, axis=-1), 1.0)
     kl = 0.5 * jnp.sum(mean**2 + jnp.exp(logvar) - logvar - 1.0, axis=-1)
     return recon, kl

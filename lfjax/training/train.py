@@ -39,6 +39,7 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from lfjax.data.cut import network_input, point_mask
 from lfjax.data.normalise import Normalisation, fit_normalisation
 from lfjax.data.prior import fold_theta, theta_names
 from lfjax.data.stream import make_batch
@@ -78,14 +79,14 @@ def _init(net: VAEFlow, n_points: int, n_theta: int, k_init, k_vae):
 
 
 def build_net(config: Config) -> VAEFlow:
-    """The network of a config: input length data.n_points, flow dimension len(theta_names(data))."""
+    """The network of a config: curves of data.n_points (input data.n_inputs), flow dimension len(theta_names(data))."""
     return build(config.model, config.data.n_points, len(theta_names(config.data)))
 
 
 def init_params(config: Config, net: VAEFlow, key):
     """Network parameters for the config (keys split from `key`); one compiled call, not op by op."""
     k_init, k_vae = jax.random.split(key)
-    return _init(net, config.data.n_points, len(theta_names(config.data)), k_init, k_vae)
+    return _init(net, config.data.n_inputs, len(theta_names(config.data)), k_init, k_vae)
 
 
 def make_train_step(config: Config, net: VAEFlow, norm: Normalisation, tx, mesh: Mesh | None = None) -> Callable:
@@ -102,9 +103,11 @@ def make_train_step(config: Config, net: VAEFlow, norm: Normalisation, tx, mesh:
     n_traces = [0]
 
     def loss_fn(params, batch, key):
-        x = norm.features(batch["x"])
+        t_cut = batch.get("t_cut_k")
+        x = network_input(norm, data_cfg, batch["x"], t_cut)
+        mask = None if t_cut is None else point_mask(data_cfg, t_cut)
         u = norm.standardise_theta(fold_theta(batch["theta"], data_cfg) if fold else batch["theta"])
-        recon, kl, nll = net.apply(params, x, u, key=key)
+        recon, kl, nll = net.apply(params, x, u, key=key, mask=mask)
         recon, kl, nll = jnp.mean(recon), jnp.mean(kl), jnp.mean(nll)
         return recon + kl_weight * kl + nll, {"recon": recon, "kl": kl, "nll": nll}
 
