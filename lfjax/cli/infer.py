@@ -46,7 +46,7 @@ def infer(
     samples: Annotated[int, typer.Option(help="Posterior draws.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed of the posterior draws.")] = 0,
     no_grid_check: Annotated[bool, typer.Option("--no-grid-check", help="Skip the brute-force completeness scan (single-file (D, E)).")] = False,
-    route: Annotated[str, typer.Option(help="Sets: auto (SMC where the ESS is low), importance or smc.")] = "auto",
+    route: Annotated[str, typer.Option(help="Sets: auto (where the ESS is low: SMC if it fits 10 min, else importance around the fit), importance, smc or fit-importance.")] = "auto",
     min_ess: Annotated[float, typer.Option(help="Sets: SMC below this effective sample size.")] = 100.0,
     min_ess_fraction: Annotated[float, typer.Option(help="Sets: SMC below this ESS / draws.")] = 0.05,
     particles: Annotated[int, typer.Option(help="Sets: SMC particles.")] = 1000,
@@ -84,14 +84,14 @@ def _infer(data, model, ion, samples, seed, no_grid_check, route, min_ess, min_e
                                       1.0 if ions_per_formula is None else ions_per_formula))
         return
     from lfjax.inference.amortized import SetInferConfig, run_infer_set
-    from lfjax.inference.amortized_report import write_outputs
+    from lfjax.inference.amortized_report import MIN_POOLED_ESS, write_outputs
 
     read = {"ion": ion, "mass_mg": mass_mg, "molar_mass_g_per_mol": molar_mass, "ions_per_formula": ions_per_formula,
             "quantity": quantity, "units": units, "field_oe": field_oe, "format": None if format == "auto" else format}
     config = SetInferConfig(data=tuple(data), model=model, samples=samples, seed=seed, route=route, min_ess=min_ess,
                             min_ess_fraction=min_ess_fraction, smc_particles=particles, mean_field=mean_field,
                             noise=noise, refine=refine, read_options=tuple((k, v) for k, v in read.items() if v is not None))
-    result = run_infer_set(config)
+    result = run_infer_set(config, progress=lambda message: typer.echo(message, err=True))
     for warning in result.warnings:
         typer.echo(f"warning: {warning}", err=True)
     paths, obj = write_outputs(result, out)
@@ -102,6 +102,13 @@ def _infer(data, model, ion, samples, seed, no_grid_check, route, min_ess, min_e
                f"({100 * imp.ess_fraction:.1f} %); route: {result.route}")
     if result.smc is not None:
         typer.echo(f"SMC: {result.smc.n_steps} tempering steps from the proposal, final ESS {result.smc.ess[-1]:.2f} N")
+    if result.fit_importance is not None:
+        fi = obj["fit_importance"]
+        typer.echo(f"importance around the fit: {fi['n_components']} components, ESS per round "
+                   f"{', '.join(f'{100 * e:.1f} %' for e in fi['ess_fraction_per_round'])}, pooled {fi['ess_pooled']:.0f} draws")
+        if not fi["reliable"]:
+            typer.echo(f"warning: pooled ESS {fi['ess_pooled']:.0f} < {MIN_POOLED_ESS}: the posterior is not reliable; try more "
+                       "draws, --route smc or `lfjax sample`", err=True)
     typer.echo(f"{'name':>24} {'mean':>11} {'sd':>10} {'5%':>11} {'95%':>11} {'post/prior':>10}")
     for r in obj["posterior"]:
         typer.echo(f"{r['name']:>24} {r['mean']:11.4g} {r['sd']:10.3g} {r['q05']:11.4g} {r['q95']:11.4g} {r['width_ratio']:10.3f}")

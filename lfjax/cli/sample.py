@@ -39,6 +39,7 @@ def sample(
 ) -> None:
     """Posterior over ligand-field parameters and nuisances; samples.csv, corner plot, predictive bands."""
     from lfjax.engines.report import write_sample
+    from lfjax.engines.route import choose_route
     from lfjax.engines.sample import fold_samples, run_sample, summary
 
     mset, problem, data, opts = fs.prepare(files, preset=preset, params=params, fix=fix, unit=unit,
@@ -92,30 +93,6 @@ def sample(
 
 #: Importance route: an ESS below this is reported as an unreliable posterior.
 MIN_ESS = 100
-
-#: Tempering steps assumed by the SMC cost estimate of `choose_route`.
-SMC_STEPS_ESTIMATE = 25
-
-
-def choose_route(problem, data, particles: int, mcmc_steps: int, budget_min: float) -> tuple[str, float]:
-    """("smc" | "importance", estimated SMC seconds) from the timed cost of one likelihood evaluation."""
-    import time
-
-    import jax
-    import numpy as np
-
-    from lfjax.engines import importance, likelihood as lk
-
-    with jax.enable_x64(True):
-        jdata = lk.to_jax(data)
-        theta = np.asarray(lk.draw_prior(problem, jax.random.key(0), importance.CHUNK))
-        importance.log_target(problem, theta, jdata)  # compile
-        t0 = time.perf_counter()
-        importance.log_target(problem, theta, jdata)
-        per_eval = (time.perf_counter() - t0) / importance.CHUNK
-    estimate = per_eval * particles * (mcmc_steps + 1) * SMC_STEPS_ESTIMATE
-    return ("smc" if estimate <= 60 * budget_min else "importance"), estimate
-
 
 def _importance(problem, data, draws: int, starts: int, seed: int):
     from rich.progress import Progress

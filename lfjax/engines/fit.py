@@ -12,7 +12,9 @@
    tolerance with `noise_passes` passes.
 3. Levenberg-Marquardt (`optimistix.LevenbergMarquardt`, float64) over a fixed batch of starts
    in one compiled call (`lax.map`) on the weighted residuals of `likelihood.weighted_residuals`,
-   in units of the prior scale of each entry (so B20 and B66 are equally well conditioned). The
+   in units of the prior scale of each entry (so B20 and B66 are equally well conditioned), the
+   ligand-field parameters through a sine map onto their prior box (`_box_maps`: the uniform
+   prior has no mode outside it, so an optimum that wants to leave it stays on its bound). The
    final refinement after an exploration stage profiles (chi_dia, f_m) out in closed form at every
    step (`likelihood.profiled_residuals`: the error model is linear in both), so those runs move
    only the ligand field and lambda and converge in fewer steps. The
@@ -173,6 +175,36 @@ def _profiled_fn(problem):
     return (fd_jvp(fn) if jacobian_mode(problem) == "fd" else fn), to_u, to_theta
 
 
+#: How far inside its prior bound (as a fraction of the half-width) a start on or beyond it begins.
+BOX_START_MARGIN = 1e-3
+
+
+def _box_maps(problem, center, scale):
+    """(u_of_w, w_of_u) between the LM variables w and the linear units u = (theta - center) / scale.
+
+    The ligand-field prior is uniform on a box, so the posterior has no mode outside it: the free
+    entries (the first n_free of u) move as theta = mid + half sin(w), which keeps every LM step in
+    the box and lets an optimum settle on a bound; the other entries (nuisances, lambda, with
+    Gaussian priors) are w = u. The (D, E) wedge problem keeps w = u (its prior is the wedge's six
+    images, not a box). A start on or beyond a bound begins `BOX_START_MARGIN` inside it.
+    """
+    k = 0 if problem.wedge_d_max_k is not None else problem.n_free
+    if k == 0:
+        return (lambda w: w), (lambda u: u)
+    lo, hi = np.asarray(problem.ranges, float).T
+    mid, half = jnp.asarray((lo + hi) / 2), jnp.asarray((hi - lo) / 2)
+    c, sc = center[:k], scale[:k]
+
+    def u_of_w(w):
+        return w.at[:k].set((mid + half * jnp.sin(w[:k]) - c) / sc)
+
+    def w_of_u(u):
+        x = jnp.clip((c + sc * u[:k] - mid) / half, -1 + BOX_START_MARGIN, 1 - BOX_START_MARGIN)
+        return u.at[:k].set(jnp.arcsin(x))
+
+    return u_of_w, w_of_u
+
+
 @functools.partial(jax.jit, static_argnames=("problem", "max_steps", "rtol", "profiled"))
 def _solve_batch(problem, theta0, data, sigmas, max_steps=MAX_STEPS, rtol=1e-8, profiled=False):
     """LM from each row of theta0 (BATCH, n_theta): (theta (BATCH, n_theta), ok (BATCH,), steps (BATCH,)).
@@ -182,17 +214,23 @@ def _solve_batch(problem, theta0, data, sigmas, max_steps=MAX_STEPS, rtol=1e-8, 
     the returned rest. Used for the final refinement: from the same prior draws the unprofiled
     runs explore better (with f_m held near 1 early on, the ligand field must explain the scale).
     """
+    center, scale = jnp.asarray(problem.theta_center()), jnp.asarray(problem.theta_scale())
     if profiled:
         fn, to_u, to_theta = _profiled_fn(problem)
+        idx = reduced_index(problem)
+        center, scale = center[idx], scale[idx]
     else:
-        fn, center, scale = _residual_fn(problem)
+        fn, _, _ = _residual_fn(problem)
         to_u = lambda t: (t - center) / scale  # noqa: E731
         to_theta = lambda u, data, sigmas: center + scale * u  # noqa: E731
-    solver = optx.LevenbergMarquardt(rtol=rtol, atol=rtol)  # u is of order 1 in every entry
+    u_of_w, w_of_u = _box_maps(problem, center, scale)
+    solver = optx.LevenbergMarquardt(rtol=rtol, atol=rtol)  # w is of order 1 in every entry
 
     def one(t0):
-        sol = optx.least_squares(fn, solver, to_u(t0), args=(data, sigmas), max_steps=max_steps, throw=False)
-        return to_theta(sol.value, data, sigmas), sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
+        sol = optx.least_squares(lambda w, args: fn(u_of_w(w), args), solver, w_of_u(to_u(t0)), args=(data, sigmas),
+                                 max_steps=max_steps, throw=False)
+        theta = to_theta(u_of_w(sol.value), data, sigmas)
+        return theta, sol.result == optx.RESULTS.successful, sol.stats["num_steps"]
 
     return jax.lax.map(one, theta0)
 

@@ -39,6 +39,7 @@ from scipy.special import gammaln, logsumexp
 
 from lfjax.engines import likelihood as lk
 from lfjax.engines._batches import in_batches
+from lfjax.errors import ModelMismatchError
 
 DOF = 5.0
 INFLATE = 1.5**2
@@ -171,7 +172,12 @@ def laplace_mixture(problem: lk.Problem, fit_result, jdata, maps=None) -> Mixtur
             means.append(mean)
             chols.append(_safe_chol(a @ cov @ a.T))
             logw.append(base)
-    return Mixture(np.asarray(logw), np.asarray(means), np.asarray(chols))
+    logw = np.asarray(logw)
+    keep = np.isfinite(logw)
+    if not keep.any():
+        raise ModelMismatchError("no fitted optimum has a finite posterior density (each lies outside the prior "
+                                 "or gives a non-finite likelihood); widen the prior ranges or use --route smc")
+    return Mixture(logw[keep], np.asarray(means)[keep], np.asarray(chols)[keep])
 
 
 @functools.partial(jax.jit, static_argnames=("problem",))
@@ -208,7 +214,12 @@ def _adapt(mix: Mixture, x: np.ndarray, w: np.ndarray) -> Mixture:
         means.append(mean)
         chols.append(_safe_chol(cov * INFLATE))
         logw.append(np.log(mass))
-    return Mixture(np.asarray(logw), np.asarray(means), np.asarray(chols))
+    logw = np.asarray(logw)
+    keep = np.isfinite(logw)
+    if not keep.any():
+        raise ModelMismatchError("no fitted optimum has a finite posterior density (each lies outside the prior "
+                                 "or gives a non-finite likelihood); widen the prior ranges or use --route smc")
+    return Mixture(logw[keep], np.asarray(means)[keep], np.asarray(chols)[keep])
 
 
 def run_importance(

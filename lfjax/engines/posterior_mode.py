@@ -58,6 +58,19 @@ def newton_system(problem, theta, jdata):
     return g, h_gn - rank_one, h_gn
 
 
+#: Relative margin (of each box width) that `into_box` keeps from the prior bounds.
+BOX_MARGIN = 1e-6
+
+
+def into_box(problem: lk.Problem, theta: np.ndarray) -> np.ndarray:
+    """theta with its free parameters clipped into their prior box (a margin inside each bound)."""
+    out = np.array(theta, float)
+    for i, (lo, hi) in enumerate(problem.ranges):
+        pad = BOX_MARGIN * (hi - lo)
+        out[i] = np.clip(out[i], lo + pad, hi - pad)
+    return out
+
+
 def polish(problem: lk.Problem, theta: np.ndarray, jdata, max_iter: int = MAX_ITER) -> tuple[np.ndarray, float, int]:
     """(theta at the mode of the noise-integrated posterior near `theta`, log posterior there, Newton
     steps taken). float64."""
@@ -65,6 +78,10 @@ def polish(problem: lk.Problem, theta: np.ndarray, jdata, max_iter: int = MAX_IT
     scale = problem.theta_scale()
     with jax.enable_x64(True):
         best = _log_post(problem, theta, jdata)
+        if not np.isfinite(best) and problem.wedge_d_max_k is None and problem.n_free:
+            # a least-squares optimum outside the prior box: start from its projection into the box
+            theta = into_box(problem, theta)
+            best = _log_post(problem, theta, jdata)
         for it in range(max_iter):
             g, h, h_gn = newton_system(problem, theta, jdata)
             for mu in DAMPING:

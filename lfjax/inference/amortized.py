@@ -10,7 +10,10 @@
 3. Route: "importance" when ESS >= min_ess and ESS / N >= min_ess_fraction (the posterior is the
    N draws resampled by weight); otherwise "smc": tempered SMC (`engines.sample.run_sample`)
    from the defensive mixture r = (1 - eps) q + eps prior to the posterior, r^(1-beta) (prior L)^beta,
-   started from draws of r. Either way the reported posterior is the exact one.
+   started from draws of r, where its estimated time fits `budget_min` (`engines.route`); beyond
+   that (costly finite-field or M(H) curves) "fit-importance": the best amortized draws start the
+   global fit and the posterior is importance-sampled around its optima (`engines.importance`).
+   Either way the reported posterior is the exact one, with its ESS.
 4. Modes: the best distinct posterior draws (modulo the model's symmetry group, folded) start the
    engines' multi-start Levenberg-Marquardt fit (`engines.fit.run_fit`), which lists the distinct
    optima with errors; each gets the share of posterior draws nearest to it.
@@ -31,7 +34,7 @@ from lfjax.engines import likelihood as lk
 from lfjax.errors import ConfigError, ModelMismatchError
 from lfjax.inference import proposal as prop
 
-ROUTES = ("auto", "importance", "smc")
+ROUTES = ("auto", "importance", "smc", "fit-importance")
 #: Draws evaluated together (vmap) inside the sequential map of `_log_target`.
 LOG_TARGET_BATCH = 16
 
@@ -55,6 +58,8 @@ class SetInferConfig:
     starts: int = 8
     max_modes: int = 6
     refine: bool = True
+    budget_min: float = 10.0
+    fit_importance_draws: int = 2000
     read_options: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self):
@@ -102,6 +107,7 @@ class SetInferResult:
     importance: Importance
     route: str
     smc: object
+    fit_importance: object
     samples: np.ndarray
     folded: np.ndarray
     fit: object
@@ -205,13 +211,17 @@ def masses(problem: lk.Problem, folded: np.ndarray, solutions) -> tuple[float, .
     return tuple(float(np.mean(nearest == i)) for i in range(len(solutions)))
 
 
-def run_infer_set(config: SetInferConfig, model=None) -> SetInferResult:
-    """Reads the set, draws the amortized posterior, corrects it, refines its modes (module docstring)."""
+def run_infer_set(config: SetInferConfig, model=None, progress=None) -> SetInferResult:
+    """Reads the set, draws the amortized posterior, corrects it, refines its modes (module docstring).
+
+    progress: optional callable(message) told of the stages after the importance weights.
+    """
     from lfjax.engines.fit import run_fit
     from lfjax.engines.sample import fold_samples, run_sample
     from lfjax.io.measurement_set import read_measurement_set
     from lfjax.models.trained import load_model
 
+    say = progress or (lambda message: None)
     clock = {"start": time.perf_counter()}
     model = load_model(config.model) if model is None else model
     clock["load"] = time.perf_counter()
@@ -232,30 +242,55 @@ def run_infer_set(config: SetInferConfig, model=None) -> SetInferResult:
     imp = importance_weights(problem, data, theta, log_q)
     clock["importance"] = time.perf_counter()
     low = imp.ess < config.min_ess or imp.ess_fraction < config.min_ess_fraction
-    route = "smc" if config.route == "smc" or (config.route == "auto" and low) else "importance"
-    smc = None
+    route = config.route
+    if route == "auto":
+        route = "importance"
+        if low:
+            from lfjax.engines.route import choose_route
+
+            choice, estimate = choose_route(problem, data, config.smc_particles, config.smc_mcmc, config.budget_min)
+            route = "smc" if choice == "smc" else "fit-importance"
+            say(f"ESS {imp.ess:.1f} of {imp.theta.shape[0]} draws is low: SMC estimated at {estimate / 60:.1f} min "
+                f"(budget {config.budget_min:g} min) -> {route}")
+    smc = fit = fit_imp = None
     if route == "importance":
         if imp.ess == 0:
             raise ModelMismatchError("every amortized draw has zero posterior density (outside the prior or "
                                      "non-finite likelihood); use --route smc or `lfjax sample`")
         idx = systematic_resample(imp.weights, config.samples, config.seed)
         samples, log_post = imp.theta[idx], imp.log_target[idx]
-    else:
+    elif route == "smc":
+        say(f"SMC from the amortized proposal: {config.smc_particles} particles")
         init = prop.draw_reference(model, obs, problem, config.smc_particles, jax.random.fold_in(key, 1), config.defensive)
         smc = run_sample(problem, data, n_particles=config.smc_particles, n_mcmc=config.smc_mcmc, seed=config.seed,
                          init_particles=init, log_reference=prop.reference_fn(model, obs, problem, config.defensive))
         samples = smc.samples
         with jax.enable_x64(True):
             log_post = np.asarray(_log_target(problem, jnp.asarray(samples), lk.to_jax(data)))
+    else:  # fit-importance: the amortized draws start the fit, the posterior is sampled around its optima
+        from lfjax.engines.importance import run_importance
+
+        finite = np.isfinite(imp.log_target)
+        starts = mode_starts(problem, fold_samples(problem, imp.theta[finite]), imp.log_target[finite],
+                             config.max_modes) if finite.any() else None
+        fit = run_fit(problem, data, n_starts=config.starts, seed=config.seed, extra_starts=starts,
+                      progress=lambda message: say(f"fit: {message}"))
+        say(f"importance sampling around {len(fit.solutions)} optima: {config.fit_importance_draws} draws per round")
+        fit_imp = run_importance(problem, data, fit, n_draws=config.fit_importance_draws, seed=config.seed)
+        samples = fit_imp.samples
+        with jax.enable_x64(True):
+            log_post = np.asarray(_log_target(problem, jnp.asarray(samples), lk.to_jax(data)))
     folded = fold_samples(problem, samples)
     clock["posterior"] = time.perf_counter()
-    starts = mode_starts(problem, folded, log_post, config.max_modes)
-    fit = run_fit(problem, data, n_starts=config.starts, seed=config.seed, extra_starts=starts) if config.refine else None
+    if config.refine and fit is None:
+        starts = mode_starts(problem, folded, log_post, config.max_modes)
+        fit = run_fit(problem, data, n_starts=config.starts, seed=config.seed, extra_starts=starts)
     clock["refine"] = time.perf_counter()
     names = ("load_model", "read_and_check", "importance", "posterior", "refine")
     marks = list(clock.values())
     timings = {n: b - a for n, a, b in zip(names, marks[:-1], marks[1:])} | {"total": marks[-1] - marks[0]}
     return SetInferResult(config=config, model_name=str(config.model), measurement_set=mset, problem=problem,
-                          data=data, observed=obs, ood=ood, importance=imp, route=route, smc=smc, samples=samples,
+                          data=data, observed=obs, ood=ood, importance=imp, route=route, smc=smc,
+                          fit_importance=fit_imp, samples=samples,
                           folded=folded, fit=fit, posterior_mass=masses(problem, folded, fit.solutions if fit else ()),
                           warnings=tuple(warnings), timings_s=timings)

@@ -1,7 +1,8 @@
 """Outputs of `lfjax infer` on a measurement set (`amortized.run_infer_set`), written all-or-nothing.
 
-result.json: engine "infer", the route taken ("importance" with its ESS, or "smc" with its
-diagnostics), the importance diagnostics either way, the curve the proposal saw and its
+result.json: engine "infer", the route taken ("importance" with its ESS, "smc" with its
+diagnostics, or "fit-importance" with each round's and the pooled ESS and whether that reaches
+`MIN_POOLED_ESS`), the amortized importance diagnostics either way, the curve the proposal saw and its
 out-of-distribution scores, the posterior summary (mean, sd, 5/50/95 %, width ratio to the
 prior), the posterior predictive's rms relative misfit per curve, the refined solutions (as in
 `lfjax fit`'s result.json) with the posterior mass of each, the spec and the set's provenance,
@@ -86,7 +87,17 @@ def result_dict(result, table, rms) -> dict:
                       "ess_fraction": s.ess.tolist(), "acceptance": s.acceptance.tolist(),
                       "log_evidence": s.log_evidence, "defensive": result.config.defensive, "wall_s": s.wall_s,
                       "final_unique_fraction": float(np.unique(s.samples, axis=0).shape[0] / s.samples.shape[0])}
+    fi = getattr(result, "fit_importance", None)
+    if fi is not None:
+        out["fit_importance"] = {"n_draws": fi.n_draws, "n_components": fi.n_components,
+                                 "ess_fraction_per_round": fi.ess.tolist(), "ess_pooled": fi.ess_pooled,
+                                 "reliable": bool(fi.ess_pooled >= MIN_POOLED_ESS), "log_evidence": fi.log_evidence,
+                                 "wall_s": fi.wall_s}
     return out
+
+
+#: Pooled ESS below which a fit-importance posterior is reported as unreliable (as `lfjax sample`'s).
+MIN_POOLED_ESS = 100
 
 
 def write_outputs(result, out_dir) -> tuple[list[Path], dict]:

@@ -61,3 +61,36 @@ def test_joint_fit_no_worse_than_truth(preset, truth, noise):
     result = fit.run_fit(problem, data, n_starts=32, seed=1)
     theta_true = [truth[n] for n in spec.names] + [0.001, 1.01]
     assert result.solutions[0].objective <= truth_objective(problem, data, theta_true, result.sigmas) + 1e-6
+
+
+def test_fit_stays_in_the_prior_box_and_settles_on_the_bound_the_data_push_it_to():
+    """Data from B20 beyond the prior box: the optimum lies on the box's bound, not outside it."""
+    truth = {"B20": -1.0, "B40": 0.002, "B60": -1e-5}
+    curves = simulate_curves(ION, truth, noise=0.003, n_t=20, mh=False, chi_noise=0.003)
+    spec = model_spec(ION, preset="axial", ranges={"B20": (-0.5, 0.5), "B40": (-0.01, 0.01), "B60": (-1e-4, 1e-4)})
+    problem, data = lk.build(curves, spec)
+    result = fit.run_fit(problem, data, n_starts=8, seed=0)
+    best = result.solutions[0].theta
+    for (lo, hi), value in zip(problem.ranges, best[: problem.n_free]):
+        assert lo <= value <= hi
+    # no worse than an independent bounded least squares (scipy, trust-region reflective) from 6 starts
+    from scipy.optimize import least_squares
+
+    sigmas = jnp.asarray(result.sigmas)
+    with jax.enable_x64(True):
+        jd = lk.to_jax(data)
+        res = jax.jit(lambda t: lk.weighted_residuals(problem, t, jd, sigmas))
+        lo = [r[0] for r in problem.ranges] + [-np.inf, -np.inf]
+        hi = [r[1] for r in problem.ranges] + [np.inf, np.inf]
+        scale = problem.theta_scale()
+        rng = np.random.default_rng(0)
+        ref = min(2 * least_squares(lambda u: np.asarray(res(jnp.asarray(u * scale))), x0 / scale, bounds=(
+            np.asarray(lo) / scale, np.asarray(hi) / scale), x_scale=1.0).cost
+            for x0 in [np.r_[rng.uniform(lo[:3], hi[:3]), 0.0, 1.0] for _ in range(6)])
+    assert result.solutions[0].objective <= ref * (1 + 1e-6) + 1e-6
+    # with the truth inside the box the fit reaches its objective, as without the bound map
+    wide = model_spec(ION, preset="axial", ranges={"B20": (-2.0, 2.0), "B40": (-0.01, 0.01), "B60": (-1e-4, 1e-4)})
+    problem_w, data_w = lk.build(curves, wide)
+    result_w = fit.run_fit(problem_w, data_w, n_starts=8, seed=0)
+    theta_true = [truth[n] for n in wide.names] + [0.001, 1.01]
+    assert result_w.solutions[0].objective <= truth_objective(problem_w, data_w, theta_true, result_w.sigmas) + 1e-6

@@ -130,3 +130,27 @@ def test_route_switches_to_smc_where_the_ess_is_low_and_result_json_records_it(t
         assert abs(best[0] - truth[0]) < 0.5 and abs(best[1] - truth[1]) < 0.5
         assert saved["predictive_rms_rel_percent"]["chi"] < 1.0
     assert {"result.json", "samples.csv", "corner.png", "band_1.png", "fit_1.png"} <= {p.name for p in (tmp_path / "out").iterdir()}
+
+
+@pytest.mark.slow
+def test_beyond_the_smc_budget_the_low_ess_route_samples_around_the_fit(tmp_path, model):
+    from lfjax.inference.amortized_report import write_outputs
+
+    toml = _set(tmp_path)
+    config = am.SetInferConfig(data=(toml,), samples=200, starts=2, max_modes=2, min_ess=1e9, budget_min=0.0,
+                               fit_importance_draws=400)
+    said = []
+    post = am.run_infer_set(config, model=model, progress=said.append)
+    assert post.route == "fit-importance" and post.smc is None and post.fit is not None
+    assert any("fit-importance" in m for m in said) and any(m.startswith("fit:") for m in said)
+    fi = post.fit_importance
+    assert fi.ess_pooled > 50 and post.samples.shape == (400, post.problem.n_theta)
+    from lfjax.engines.sample import fold_samples
+
+    best = fold_samples(post.problem, post.fit.solutions[0].theta[None])[0]
+    truth = fold_samples(post.problem, np.array([TRUTH]))[0]
+    assert abs(best[0] - truth[0]) < 0.5 and abs(best[1] - truth[1]) < 0.5
+    _, obj = write_outputs(post, tmp_path / "out")
+    saved = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert saved["route"] == "fit-importance" and saved["fit_importance"]["ess_pooled"] == pytest.approx(fi.ess_pooled)
+    assert saved["fit_importance"]["reliable"] and saved["predictive_rms_rel_percent"]["chi"] < 1.0
