@@ -111,8 +111,7 @@ def test_a_model_trained_on_cut_curves_ignores_what_lies_below_the_cut(cut_model
 def test_a_model_of_whole_curves_refuses_a_cut():
     from lfjax.models.trained import load_model
 
-    model = load_model("er3_axial")
-    if model.t_cut_max_k > 0:
-        pytest.skip("the shipped er3_axial is trained on cut curves")
+    model = load_model("default")  # the (D, E) model: whole curves
+    assert model.t_cut_max_k == 0
     with pytest.raises(ModelMismatchError, match="whole curves"):
         model.encode(np.ones(model.n_points), t_cut_k=10.0)
