@@ -69,3 +69,17 @@ def test_beyond_the_models_cut_off_range_the_full_curve_is_read_again(tmp_path, 
     mset = _set(tmp_path, 25.0)
     obs = prop.observed_curve(mset, cut_model)
     assert obs.t_cut_k is None and obs.full_range
+
+
+@pytest.mark.parametrize("example, t_lo", [("ercot2_1000oe_chi_set.toml", 12.0), ("er2_dimer_chi_set.toml", 8.0)])
+def test_real_curves_analysed_above_their_low_temperature_anomaly_are_in_distribution(shared_dir, example, t_lo):
+    """er3_axial sees ErCOT2 above 12 K and the Er2 dimer above 8 K as cut curves, not flagged."""
+    from lfjax.models.trained import load_model
+
+    model = load_model("er3_axial")
+    mset = read_measurement_set(REPO / "lfjax" / "examples" / example, data_dir=str(shared_dir / "data" / "real"))
+    obs = prop.observed_curve(mset, model)
+    assert obs.t_cut_k == pytest.approx(t_lo, rel=0.02) and not obs.full_range
+    ood = model.ood_scores(obs.chi_t_on_grid, t_cut_k=obs.t_cut_k)
+    assert not bool(ood["flagged"])
+    assert float(ood["latent_distance"]) < ood["thresholds"]["latent_distance"]
