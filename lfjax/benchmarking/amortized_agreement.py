@@ -108,7 +108,7 @@ def run(model_name: str = "er3_axial", n_sets: int = 20, seed: int = 0, samples:
         "raw_agree_fraction": float(np.mean([r["raw_agrees"] for r in records])),
         "corrected_dev_sd_median": np.median(dev, 0).tolist(), "corrected_dev_sd_max": dev.max(0).tolist(),
         "raw_dev_sd_median": np.median(raw, 0).tolist(), "raw_dev_sd_max": raw.max(0).tolist(),
-        "routes": {r: sum(x["route"] == r for x in records) for r in ("importance", "smc")},
+        "routes": {r: sum(x["route"] == r for x in records) for r in ("importance", "smc", "fit-importance")},
         "sets": records, "loadavg_start": list(load_start), "loadavg_end": list(os.getloadavg()),
         "jax": jax.__version__, "cpu_count": os.cpu_count(),
     }
