@@ -30,6 +30,7 @@ import numpy as np
 from lfjax.constants import NA_MUB_EMU_PER_MOL
 from lfjax.engines._simulator import curve_values
 from lfjax.errors import UserInputError
+from lfjax.physics._serial import after
 from lfjax.physics.equivalents import equivalents
 from lfjax.physics.ions import Ion
 from lfjax.spec import ModelSpec
@@ -235,6 +236,8 @@ def predict(problem: Problem, theta, data) -> tuple:
     out = []
     for info, d in zip(problem.curves, data):
         fields = info.field_oe if info.field_oe is not None else d["fields_oe"]
+        if out:  # one curve's eigensolvers after the other's (`physics._serial`)
+            params = after(params, out[-1])
         sim = curve_values(problem.ion, params, info.kind, info.direction, d["temps_k"], fields,
                            mean_field=lam, dtype=theta.dtype)
         if info.kind == "chi":

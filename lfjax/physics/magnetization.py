@@ -28,6 +28,7 @@ from lfjax.constants import MUB_OVER_KB_K_PER_OE, NA_MUB_EMU_PER_MOL
 from lfjax.errors import ParameterError
 from lfjax.physics import mean_field as _mf
 from lfjax.physics._chunks import map_chunked
+from lfjax.physics._serial import after
 from lfjax.physics._spectral import thermal_mean, van_vleck_ratio
 from lfjax.physics.hamiltonian import hamiltonian, is_real, stevens_params
 from lfjax.physics.ions import Ion
@@ -185,7 +186,8 @@ def _evaluate(model: _Model, mean_field, n_iter, budget_bytes, fn_name="magnetiz
             return _moment_flat(model.ion, h, ll[0] if ll else None, model.temps,
                                 model.fields, ops, weights, n_iter)
 
-        args = (model.values,) if lam is None else (model.values, lam)
+        values = after(model.values, total)  # one group's eigensolvers after the other's (`_serial`)
+        args = (values,) if lam is None else (values, lam)
         total = total + map_chunked(fn, args, per_item, budget_bytes)
     return total.reshape(model.batch + (model.temps.size,))
 
