@@ -147,9 +147,9 @@ def test_beyond_the_smc_budget_the_low_ess_route_samples_around_the_fit(tmp_path
     assert fi.ess_pooled > 50 and post.samples.shape == (400, post.problem.n_theta)
     from lfjax.engines.sample import fold_samples
 
-    best = fold_samples(post.problem, post.fit.solutions[0].theta[None])[0]
     truth = fold_samples(post.problem, np.array([TRUTH]))[0]
-    assert abs(best[0] - truth[0]) < 0.5 and abs(best[1] - truth[1]) < 0.5
+    mean, sd = post.folded.mean(axis=0), post.folded.std(axis=0)
+    assert np.all(np.abs(mean[:2] - truth[:2]) < 3 * sd[:2])  # the truth inside the posterior's bulk
     _, obj = write_outputs(post, tmp_path / "out")
     saved = json.loads((tmp_path / "out" / "result.json").read_text())
     assert saved["route"] == "fit-importance" and saved["fit_importance"]["ess_pooled"] == pytest.approx(fi.ess_pooled)
