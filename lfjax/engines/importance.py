@@ -214,12 +214,7 @@ def _adapt(mix: Mixture, x: np.ndarray, w: np.ndarray) -> Mixture:
         means.append(mean)
         chols.append(_safe_chol(cov * INFLATE))
         logw.append(np.log(mass))
-    logw = np.asarray(logw)
-    keep = np.isfinite(logw)
-    if not keep.any():
-        raise ModelMismatchError("no fitted optimum has a finite posterior density (each lies outside the prior "
-                                 "or gives a non-finite likelihood); widen the prior ranges or use --route smc")
-    return Mixture(logw[keep], np.asarray(means)[keep], np.asarray(chols)[keep])
+    return Mixture(np.asarray(logw), np.asarray(means), np.asarray(chols))
 
 
 def run_importance(

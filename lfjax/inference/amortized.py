@@ -278,8 +278,6 @@ def run_infer_set(config: SetInferConfig, model=None, progress=None) -> SetInfer
         say(f"importance sampling around {len(fit.solutions)} optima: {config.fit_importance_draws} draws per round")
         fit_imp = run_importance(problem, data, fit, n_draws=config.fit_importance_draws, seed=config.seed)
         samples = fit_imp.samples
-        with jax.enable_x64(True):
-            log_post = np.asarray(_log_target(problem, jnp.asarray(samples), lk.to_jax(data)))
     folded = fold_samples(problem, samples)
     clock["posterior"] = time.perf_counter()
     if config.refine and fit is None:
