@@ -29,3 +29,18 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"shared/ not found at {SHARED}")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def tiny_cut_model(tmp_path_factory):
+    """A tiny axial model trained a few steps on curves cut off below up to 20 K (`lfjax.data.cut`)."""
+    from lfjax.models.trained import load_model
+    from lfjax.training import config as cfg_lib
+    from lfjax.training.train import train_and_evaluate
+
+    config = cfg_lib.load(REPO / "configs" / "tiny_axial.toml",
+                          ["train.steps=6", "train.log_every=2", "train.checkpoint_every=6", "data.norm_curves=1000",
+                           "data.t_cut_max_k=20.0"])
+    workdir = tmp_path_factory.mktemp("cut")
+    train_and_evaluate(config, workdir)
+    return load_model(workdir)

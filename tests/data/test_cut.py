@@ -73,22 +73,8 @@ def test_batches_carry_their_cuts_and_the_config_checks_the_range():
         DataConfig(t_cut_max_k=10.0)
 
 
-@pytest.fixture(scope="module")
-def cut_model(tmp_path_factory):
-    from lfjax.models.trained import load_model
-    from lfjax.training import config as cfg_lib
-    from lfjax.training.train import train_and_evaluate
-
-    config = cfg_lib.load(REPO / "configs" / "tiny_axial.toml",
-                          ["train.steps=6", "train.log_every=2", "train.checkpoint_every=6", "data.norm_curves=1000",
-                           "data.t_cut_max_k=20.0"])
-    workdir = tmp_path_factory.mktemp("cut")
-    train_and_evaluate(config, workdir)
-    return load_model(workdir)
-
-
-def test_a_model_trained_on_cut_curves_ignores_what_lies_below_the_cut(cut_model):
-    model = cut_model
+def test_a_model_trained_on_cut_curves_ignores_what_lies_below_the_cut(tiny_cut_model):
+    model = tiny_cut_model
     assert model.t_cut_max_k == 20.0
     bank = model.latent_bank()
     assert bank["t_cut_k"].shape == (len(bank["chi_t"]),)

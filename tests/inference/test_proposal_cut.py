@@ -16,20 +16,6 @@ REPO = Path(__file__).resolve().parents[2]
 MOLAR_MASS = 500.0
 
 
-@pytest.fixture(scope="module")
-def cut_model(tmp_path_factory):
-    from lfjax.models.trained import load_model
-    from lfjax.training import config as cfg_lib
-    from lfjax.training.train import train_and_evaluate
-
-    config = cfg_lib.load(REPO / "configs" / "tiny_axial.toml",
-                          ["train.steps=4", "train.log_every=2", "train.checkpoint_every=4", "data.norm_curves=1000",
-                           "data.t_cut_max_k=20.0"])
-    workdir = tmp_path_factory.mktemp("cut")
-    train_and_evaluate(config, workdir)
-    return load_model(workdir)
-
-
 def _set(tmp_path, t_min_k):
     """A set with one simulated axial chi(T) curve measured from 1.8 K, analysed from t_min_k up."""
     temps = np.geomspace(1.8, 300.0, 40)
@@ -45,29 +31,29 @@ def _set(tmp_path, t_min_k):
     return read_measurement_set(toml)
 
 
-def test_a_cut_model_sees_only_the_analysed_range(tmp_path, cut_model):
+def test_a_cut_model_sees_only_the_analysed_range(tmp_path, tiny_cut_model):
     mset = _set(tmp_path, 8.0)
-    obs = prop.observed_curve(mset, cut_model)
+    obs = prop.observed_curve(mset, tiny_cut_model)
     t_lo = float(np.min(mset.curves[0].temps_k))
     assert 8.0 <= t_lo < 9.5 and obs.t_cut_k == pytest.approx(t_lo) and not obs.full_range
-    grid = cut_model.temps_k
+    grid = tiny_cut_model.temps_k
     below = grid < t_lo
     assert below.sum() == 5 and np.all(obs.chi_t_on_grid[below] == obs.chi_t_on_grid[~below][0])
     # the grid points from the cut-off up follow the data (chi T rises with T for this field)
     assert np.all(np.diff(obs.chi_t_on_grid[~below]) > -0.05)
-    problem, data = am.build_problem(mset, cut_model)
-    theta, log_q = prop.proposal(cut_model, obs, problem, 16, jax.random.key(0))
+    problem, _ = am.build_problem(mset, tiny_cut_model)
+    theta, log_q = prop.proposal(tiny_cut_model, obs, problem, 16, jax.random.key(0))
     assert theta.shape == (16, problem.n_theta) and np.all(np.isfinite(log_q))
     # the defensive reference density uses the same cut-off: equal to log q where eps = 0
-    log_r = prop.reference_fn(cut_model, obs, problem, 0.0)
+    log_r = prop.reference_fn(tiny_cut_model, obs, problem, 0.0)
     with jax.enable_x64(True):  # as inside the sampler
         lr = [float(log_r(jax.numpy.asarray(t))) for t in theta[:3]]
     np.testing.assert_allclose(lr, log_q[:3], rtol=1e-4, atol=1e-3)
 
 
-def test_beyond_the_models_cut_off_range_the_full_curve_is_read_again(tmp_path, cut_model):
+def test_beyond_the_models_cut_off_range_the_full_curve_is_read_again(tmp_path, tiny_cut_model):
     mset = _set(tmp_path, 25.0)
-    obs = prop.observed_curve(mset, cut_model)
+    obs = prop.observed_curve(mset, tiny_cut_model)
     assert obs.t_cut_k is None and obs.full_range
 
 
