@@ -103,6 +103,7 @@ def _sampler_diagnostics(posterior, folded) -> dict:
     if hasattr(posterior, "betas"):
         return {"n_steps": posterior.n_steps, "betas": posterior.betas.tolist(),
                 "ess_fraction": posterior.ess.tolist(), "acceptance": posterior.acceptance.tolist(),
+                "independence_acceptance": posterior.independence_acceptance.tolist(),
                 "log_evidence": posterior.log_evidence, "final_unique_fraction": unique}
     ess = float(posterior.ess_pooled)
     return {"ess_fraction_per_round": posterior.ess.tolist(), "ess": ess, "ess_of": "all rounds pooled",

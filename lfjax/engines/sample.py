@@ -3,9 +3,10 @@
 Target: prior(theta) x L(theta)^beta, beta raised from 0 to 1 in steps chosen so that the
 effective sample size of the reweighted particles is `target_ess` x N
 (`blackjax.adaptive_tempered_smc`); after each reweighting the particles are resampled
-(systematic) and moved by `n_mcmc` random-walk Metropolis steps (`blackjax.additive_step_random_walk`)
-whose Gaussian proposal has the particles' weighted covariance scaled by (2.38^2 / d) x s, with
-s adapted to the previous step's acceptance rate. The likelihood and prior are those of
+(systematic) and moved by `n_mcmc` Metropolis steps, each an independence move from a Gaussian
+mixture fitted to the particles and a random walk with the covariance of the particle's own mixture
+component scaled by (2.38^2 / d) x s, s adapted to the previous step's acceptance rate
+(`mixture`: particles cross between modes, so the modes keep their weights). The likelihood and prior are those of
 `likelihood.log_likelihood` / `likelihood.log_prior` (unknown noise integrated out per curve).
 Tempering copes with the multimodality (symmetry images and competing optima): the prior
 particles are spread over every mode and each is reweighted by its evidence. Diagnostics: the
@@ -22,10 +23,10 @@ import blackjax
 import jax
 import jax.numpy as jnp
 import numpy as np
-from blackjax.mcmc.random_walk import build_additive_step
 from blackjax.mcmc.random_walk import init as rw_init
 from blackjax.smc import resampling
 
+from lfjax.engines import mixture as mk
 from lfjax.engines import likelihood as lk
 
 MAX_STEPS = 200
@@ -42,8 +43,9 @@ class Posterior:
       problem: the problem sampled.
       samples: (N, n_theta) draws in physical units (theta order of `problem.theta_names`).
       log_likelihood: (N,) log L of each draw.
-      betas, ess, acceptance: per SMC step: tempering parameter after the step, ESS (fraction of
-        N) of the incremental weights, mean Metropolis acceptance.
+      betas, ess, acceptance, independence_acceptance: per SMC step: tempering parameter after the
+        step, ESS (fraction of N) of the incremental weights, mean acceptance of the random walk and
+        of the independence (mixture) move.
       log_evidence: sum of the log normalising-constant increments.
       wall_s: wall time.
     """
@@ -54,6 +56,7 @@ class Posterior:
     betas: np.ndarray
     ess: np.ndarray
     acceptance: np.ndarray
+    independence_acceptance: np.ndarray
     log_evidence: float
     wall_s: float
 
@@ -62,15 +65,10 @@ class Posterior:
         return int(self.betas.size)
 
 
-def _rw_step(rng_key, state, logdensity_fn, chol):
-    kernel = build_additive_step()
-    return kernel(rng_key, state, logdensity_fn,
-                  lambda key, x: chol @ jax.random.normal(key, x.shape, x.dtype))
-
-
 @functools.partial(jax.jit, static_argnames=("problem", "target_ess", "n_mcmc", "reference"))
-def _smc_step(problem, key, state, chol, data, target_ess, n_mcmc, reference=None):
-    """One adaptive tempered SMC step; returns (state, ess of the increment, acceptance, log Z increment).
+def _smc_step(problem, key, state, mixture, scale, data, target_ess, n_mcmc, reference=None):
+    """One adaptive tempered SMC step; returns (state, ess of the increment, walk and independence
+    acceptance, log Z increment). `mixture` (`mixture.Mixture`) and the walk `scale` drive the moves.
 
     With `reference` (a function theta -> log r(theta), r a normalised density) the tempered
     path runs from r to the posterior: r^(1 - beta) (prior x L)^beta.
@@ -81,33 +79,25 @@ def _smc_step(problem, key, state, chol, data, target_ess, n_mcmc, reference=Non
         loglik = lambda t: lk.log_likelihood(problem, t, data) + lk.log_prior(problem, t) - reference(t)
         logprior = reference
     kernel = blackjax.smc.adaptive_tempered.build_kernel(
-        logprior, loglik, _rw_step, rw_init, resampling.systematic, target_ess, batch_size=BATCH)
+        logprior, loglik, mk.step, rw_init, resampling.systematic, target_ess, batch_size=BATCH)
     ll_before = jax.lax.map(loglik, state.particles, batch_size=BATCH)
-    new_state, info = kernel(key, state, n_mcmc, {"chol": chol[None]})
+    params = {"means": mixture.means[None], "chols": mixture.chols[None], "log_weights": mixture.log_weights[None],
+              "walk_scale": jnp.reshape(scale, (1,))}
+    new_state, info = kernel(key, state, n_mcmc, params)
     delta = new_state.tempering_param - state.tempering_param
     logw = delta * ll_before
     logw = jnp.where(jnp.isfinite(logw), logw, -jnp.inf)
     w = jax.nn.softmax(logw)
     ess = 1.0 / jnp.sum(w**2) / w.shape[0]
     acc = jnp.mean(info.update_info.acceptance_rate)
-    return new_state, ess, acc, info.log_likelihood_increment
+    acc_ind = jnp.mean(info.update_info.independence_acceptance)
+    return new_state, ess, acc, acc_ind, info.log_likelihood_increment
 
 
 @functools.partial(jax.jit, static_argnames=("problem",))
 def _loglik_batch(problem, theta, data):
     return jax.lax.map(lambda t: lk.log_likelihood(problem, t, data), theta, batch_size=BATCH)
 
-
-def _proposal_chol(particles, weights, scale):
-    d = particles.shape[1]
-    mean = weights @ particles
-    cov = (particles - mean).T @ ((particles - mean) * weights[:, None])
-    cov = cov + 1e-12 * np.diag(np.maximum(np.diag(cov), 1e-30))
-    try:
-        chol = np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        chol = np.diag(np.sqrt(np.maximum(np.diag(cov), 1e-30)))
-    return chol * np.sqrt(scale * 2.38**2 / d)
 
 
 def run_sample(
@@ -140,13 +130,14 @@ def run_sample(
         key, k_init = jax.random.split(key)
         particles = lk.draw_prior(problem, k_init, n_particles) if init_particles is None else jnp.asarray(init_particles)
         state = blackjax.smc.tempered.init(particles)
-        scale, betas, esses, accs, log_z = 1.0, [], [], [], 0.0
+        scale, betas, esses, accs, accs_ind, log_z = 1.0, [], [], [], [], 0.0
         for step in range(max_steps):
-            p = np.asarray(state.particles)
-            chol = _proposal_chol(p, np.asarray(state.weights), scale)
-            state, ess, acc, dlogz = _smc_step(problem, jax.random.fold_in(key, step), state, jnp.asarray(chol),
-                                               jdata, target_ess, n_mcmc, log_reference)
+            mixture = mk.fit_mixture(np.asarray(state.particles), np.asarray(state.weights), seed=seed + step)
+            mixture = mk.Mixture(*(jnp.asarray(a) for a in mixture))
+            state, ess, acc, acc_ind, dlogz = _smc_step(problem, jax.random.fold_in(key, step), state, mixture,
+                                                        jnp.asarray(scale), jdata, target_ess, n_mcmc, log_reference)
             acc = float(acc)
+            accs_ind.append(float(acc_ind))
             betas.append(float(state.tempering_param))
             esses.append(float(ess))
             accs.append(acc)
@@ -158,7 +149,8 @@ def run_sample(
         samples = np.asarray(state.particles)[np.asarray(idx)]
         ll = np.asarray(_loglik_batch(problem, jnp.asarray(samples), jdata))
     return Posterior(problem=problem, samples=samples, log_likelihood=ll, betas=np.asarray(betas),
-                     ess=np.asarray(esses), acceptance=np.asarray(accs), log_evidence=log_z,
+                     ess=np.asarray(esses), acceptance=np.asarray(accs),
+                     independence_acceptance=np.asarray(accs_ind), log_evidence=log_z,
                      wall_s=time.perf_counter() - t0)
 
 

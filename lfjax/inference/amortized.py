@@ -261,9 +261,10 @@ def run_infer_set(config: SetInferConfig, model=None, progress=None) -> SetInfer
         samples, log_post = imp.theta[idx], imp.log_target[idx]
     elif route == "smc":
         say(f"SMC from the amortized proposal: {config.smc_particles} particles")
-        init = prop.draw_reference(model, obs, problem, config.smc_particles, jax.random.fold_in(key, 1), config.defensive)
+        ref = prop.fitted_reference(imp.theta, problem, config.smc_particles, jax.random.fold_in(key, 1),
+                                    config.defensive, seed=config.seed)
         smc = run_sample(problem, data, n_particles=config.smc_particles, n_mcmc=config.smc_mcmc, seed=config.seed,
-                         init_particles=init, log_reference=prop.reference_fn(model, obs, problem, config.defensive))
+                         init_particles=ref.theta, log_reference=ref.log_r)
         samples = smc.samples
         with jax.enable_x64(True):
             log_post = np.asarray(_log_target(problem, jnp.asarray(samples), lk.to_jax(data)))

@@ -85,6 +85,7 @@ def result_dict(result, table, rms) -> dict:
         s = result.smc
         out["smc"] = {"n_particles": int(s.samples.shape[0]), "n_steps": s.n_steps, "betas": s.betas.tolist(),
                       "ess_fraction": s.ess.tolist(), "acceptance": s.acceptance.tolist(),
+                      "independence_acceptance": s.independence_acceptance.tolist(),
                       "log_evidence": s.log_evidence, "defensive": result.config.defensive, "wall_s": s.wall_s,
                       "final_unique_fraction": float(np.unique(s.samples, axis=0).shape[0] / s.samples.shape[0])}
     fi = getattr(result, "fit_importance", None)

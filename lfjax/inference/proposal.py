@@ -14,8 +14,10 @@ importance weights use only the set's ranges.
 `proposal` maps the model's draws (its parameters, chi_dia, f_m[, lambda]) onto the theta of an
 engines problem (`engines.likelihood`): theta = free parameters, chi_dia, f_m[, lambda]. Where
 the problem fits a mean field the model does not draw, lambda is drawn from its Gaussian prior
-and its density joins log q. `reference_fn` is the defensive mixture
-r = (1 - eps) q + eps prior, the normalised starting density of the SMC fallback.
+and its density joins log q. `fitted_reference` is the starting density of the SMC fallback:
+r = (1 - eps) m + eps prior, m a Gaussian mixture fitted to the amortized draws (`engines.mixture`),
+normalised and cheap to evaluate at every tempering step (the flow's own density costs more than
+an axial chi T likelihood, and made the fallback four times slower than SMC from the prior).
 """
 
 from __future__ import annotations
@@ -195,40 +197,39 @@ def log_prior_norm(problem: lk.Problem) -> float:
     return log_z + float(sum(np.log(hi - lo) for lo, hi in problem.ranges))
 
 
-def reference_fn(model, obs: ObservedCurve, problem: lk.Problem, defensive: float):
-    """log r(theta) for one theta (n_theta,), r = (1 - eps) q + eps prior (a jax function)."""
-    from lfjax.data.prior import symmetry_group
-    from lfjax.models.trained import _log_prob
+@dataclasses.dataclass(frozen=True, eq=False)
+class Reference:
+    """A normalised starting density r of the SMC path: `log_r` (jax, one theta) and n draws `theta`."""
 
-    maps = jnp.asarray(symmetry_group(model.config.data).maps, jnp.float32)
-    chi_t = jnp.asarray(obs.chi_t_on_grid, jnp.float32)
-    cols = model_columns(model, problem)
+    theta: np.ndarray
+    log_r: object
+
+
+def fitted_reference(theta_q: np.ndarray, problem: lk.Problem, n: int, key, defensive: float, seed: int = 0) -> Reference:
+    """r = (1 - eps) m + eps prior, m the Gaussian mixture fitted to the amortized draws `theta_q` (n_q, n_theta).
+
+    Returns n draws of r and log r. Mixture mass outside the prior box is allowed (r stays a
+    normalised density; those draws have zero posterior weight).
+    """
+    from lfjax.engines import mixture
+
+    fit = mixture.fit_mixture(np.asarray(theta_q, float), np.ones(theta_q.shape[0]), seed=seed)
     lz = log_prior_norm(problem)
-    s_lam = problem.priors.sigma_lambda_mol_per_emu
-    order = [c for c in cols if c is not None]
-    lam_idx = [i for i, c in enumerate(cols) if c is None]
-    inverse = np.argsort(order)
-    cut = model._cut(obs.t_cut_k, ())
+    k_comp, k_norm, k_prior, k_pick = jax.random.split(key, 4)
+    with jax.enable_x64(True):
+        means, chols, log_w = (jnp.asarray(a) for a in fit)
+        comp = jax.random.categorical(k_comp, log_w, shape=(n,))
+        theta_m = means[comp] + jnp.einsum("nij,nj->ni", chols[comp], jax.random.normal(k_norm, (n, means.shape[1])))
+        theta_p = lk.draw_prior(problem, k_prior, n)
+        pick = jax.random.uniform(k_pick, (n,)) < defensive
+        theta = np.asarray(jnp.where(pick[:, None], theta_p, theta_m))
 
     def log_r(theta):
-        drawn = jnp.stack([theta[i] for i, c in enumerate(cols) if c is not None])[inverse]
-        lq = _log_prob(model._net, model._params, model._norm_tree, chi_t, drawn[None].astype(jnp.float32), maps,
-                       n_chi=model._n_chi, **cut)[0].astype(theta.dtype)
-        for i in lam_idx:
-            lq = lq - 0.5 * (theta[i] / s_lam) ** 2 - np.log(np.sqrt(2 * np.pi) * s_lam)
-        lp = lk.log_prior(problem, theta) - lz
+        lm = mixture.mixture_logpdf(theta, means, chols, log_w)
         if defensive <= 0:
-            return lq
-        return jnp.logaddexp(jnp.log1p(-defensive) + lq, np.log(defensive) + lp)
+            return lm
+        lp = lk.log_prior(problem, theta) - lz
+        return jnp.logaddexp(jnp.log1p(-defensive) + lm, np.log(defensive) + lp)
 
-    return log_r
+    return Reference(theta=theta, log_r=log_r)
 
-
-def draw_reference(model, obs, problem, n: int, key, defensive: float) -> np.ndarray:
-    """(n, n_theta) draws of r = (1 - eps) q + eps prior."""
-    k_q, k_p, k_pick = jax.random.split(key, 3)
-    theta_q, _ = proposal(model, obs, problem, n, k_q)
-    with jax.enable_x64(True):
-        theta_p = np.asarray(lk.draw_prior(problem, k_p, n))
-    pick = np.asarray(jax.random.uniform(k_pick, (n,))) < defensive
-    return np.where(pick[:, None], theta_p, theta_q)

@@ -44,11 +44,6 @@ def test_a_cut_model_sees_only_the_analysed_range(tmp_path, tiny_cut_model):
     problem, _ = am.build_problem(mset, tiny_cut_model)
     theta, log_q = prop.proposal(tiny_cut_model, obs, problem, 16, jax.random.key(0))
     assert theta.shape == (16, problem.n_theta) and np.all(np.isfinite(log_q))
-    # the defensive reference density uses the same cut-off: equal to log q where eps = 0
-    log_r = prop.reference_fn(tiny_cut_model, obs, problem, 0.0)
-    with jax.enable_x64(True):  # as inside the sampler
-        lr = [float(log_r(jax.numpy.asarray(t))) for t in theta[:3]]
-    np.testing.assert_allclose(lr, log_q[:3], rtol=1e-4, atol=1e-3)
 
 
 def test_beyond_the_models_cut_off_range_the_full_curve_is_read_again(tmp_path, tiny_cut_model):
