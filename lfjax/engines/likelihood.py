@@ -332,6 +332,16 @@ def log_likelihood(problem: Problem, theta, data):
     return jnp.where(jnp.isfinite(total), total, -jnp.inf)
 
 
+def log_prior_norm(problem: Problem) -> float:
+    """log of the normalising constant Z of `log_prior` (so log_prior - log Z is a density)."""
+    p = problem.priors
+    widths = [p.sigma_dia_emu_per_mol, p.sigma_m] + ([p.sigma_lambda_mol_per_emu] if problem.mean_field else [])
+    log_z = float(np.sum(np.log(np.sqrt(2 * np.pi) * np.asarray(widths))))
+    if problem.wedge_d_max_k is not None:  # the wedge (area d_max^2 / 3) and its six images
+        return log_z + float(np.log(2 * problem.wedge_d_max_k**2))
+    return log_z + float(sum(np.log(hi - lo) for lo, hi in problem.ranges))
+
+
 def draw_prior(problem: Problem, key, n: int, dtype=jnp.float64):
     """(n, n_theta) draws from the prior (ligand field uniform, nuisances Gaussian)."""
     k_lf, k_eq, k_nu = jax.random.split(key, 3)

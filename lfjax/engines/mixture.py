@@ -183,3 +183,39 @@ def step(rng_key, state, logdensity_fn, means, chols, log_weights, walk_scale):
     log_ratio = (lp_y - lp) + _walk_logpdf(x, y, walk_chols[c_y], d) - _walk_logpdf(y, x, walk_chols[c_x], d)
     state, acc_walk = _accept(k_acc2, state, y, lp_y, log_ratio)
     return state, Info(acc_walk, acc_ind)
+
+
+class Reference(NamedTuple):
+    """A normalised starting density r of a tempered SMC path: n draws `theta` and `log_r` (jax, one theta)."""
+
+    theta: np.ndarray
+    log_r: object
+
+
+def reference(mix: Mixture, problem, n: int, key, defensive: float) -> Reference:
+    """r = (1 - eps) mix + eps prior (eps = `defensive`): n draws and log r.
+
+    `problem` is an engines problem (`likelihood.Problem`); the prior component keeps every part of
+    the prior reachable, so modes that `mix` misses can still be found by tempering. Mixture mass
+    outside the prior box is allowed (r stays normalised; those draws have zero posterior weight).
+    """
+    from lfjax.engines import likelihood as lk
+
+    lz = lk.log_prior_norm(problem)
+    k_comp, k_norm, k_prior, k_pick = jax.random.split(key, 4)
+    with jax.enable_x64(True):
+        means, chols, log_w = (jnp.asarray(a, jnp.float64) for a in mix)
+        comp = jax.random.categorical(k_comp, log_w, shape=(n,))
+        theta_m = means[comp] + jnp.einsum("nij,nj->ni", chols[comp], jax.random.normal(k_norm, (n, means.shape[1])))
+        theta_p = lk.draw_prior(problem, k_prior, n)
+        pick = jax.random.uniform(k_pick, (n,)) < defensive
+        theta = np.asarray(jnp.where(pick[:, None], theta_p, theta_m))
+
+    def log_r(t):
+        lm = mixture_logpdf(t, means, chols, log_w)
+        if defensive <= 0:
+            return lm
+        lp = lk.log_prior(problem, t) - lz
+        return jnp.logaddexp(jnp.log1p(-defensive) + lm, np.log(defensive) + lp)
+
+    return Reference(theta=theta, log_r=log_r)

@@ -187,49 +187,13 @@ def proposal(model, obs: ObservedCurve, problem: lk.Problem, n: int, key) -> tup
     return theta, log_q
 
 
-def log_prior_norm(problem: lk.Problem) -> float:
-    """log of the normalising constant Z of `lk.log_prior` (so log_prior - log Z is a density)."""
-    p = problem.priors
-    widths = [p.sigma_dia_emu_per_mol, p.sigma_m] + ([p.sigma_lambda_mol_per_emu] if problem.mean_field else [])
-    log_z = float(np.sum(np.log(np.sqrt(2 * np.pi) * np.asarray(widths))))
-    if problem.wedge_d_max_k is not None:  # the wedge (area d_max^2 / 3) and its six images
-        return log_z + float(np.log(2 * problem.wedge_d_max_k**2))
-    return log_z + float(sum(np.log(hi - lo) for lo, hi in problem.ranges))
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class Reference:
-    """A normalised starting density r of the SMC path: `log_r` (jax, one theta) and n draws `theta`."""
-
-    theta: np.ndarray
-    log_r: object
-
-
-def fitted_reference(theta_q: np.ndarray, problem: lk.Problem, n: int, key, defensive: float, seed: int = 0) -> Reference:
+def fitted_reference(theta_q: np.ndarray, problem: lk.Problem, n: int, key, defensive: float, seed: int = 0):
     """r = (1 - eps) m + eps prior, m the Gaussian mixture fitted to the amortized draws `theta_q` (n_q, n_theta).
 
-    Returns n draws of r and log r. Mixture mass outside the prior box is allowed (r stays a
-    normalised density; those draws have zero posterior weight).
+    Returns `engines.mixture.Reference`: n draws of r and log r.
     """
     from lfjax.engines import mixture
 
     fit = mixture.fit_mixture(np.asarray(theta_q, float), np.ones(theta_q.shape[0]), seed=seed)
-    lz = log_prior_norm(problem)
-    k_comp, k_norm, k_prior, k_pick = jax.random.split(key, 4)
-    with jax.enable_x64(True):
-        means, chols, log_w = (jnp.asarray(a) for a in fit)
-        comp = jax.random.categorical(k_comp, log_w, shape=(n,))
-        theta_m = means[comp] + jnp.einsum("nij,nj->ni", chols[comp], jax.random.normal(k_norm, (n, means.shape[1])))
-        theta_p = lk.draw_prior(problem, k_prior, n)
-        pick = jax.random.uniform(k_pick, (n,)) < defensive
-        theta = np.asarray(jnp.where(pick[:, None], theta_p, theta_m))
-
-    def log_r(theta):
-        lm = mixture.mixture_logpdf(theta, means, chols, log_w)
-        if defensive <= 0:
-            return lm
-        lp = lk.log_prior(problem, theta) - lz
-        return jnp.logaddexp(jnp.log1p(-defensive) + lm, np.log(defensive) + lp)
-
-    return Reference(theta=theta, log_r=log_r)
+    return mixture.reference(fit, problem, n, key, defensive)
 

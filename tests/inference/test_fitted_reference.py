@@ -30,7 +30,7 @@ def test_fitted_reference_is_a_normalised_density_of_its_draws():
     with jax.enable_x64(True):
         log_r = np.asarray(jax.vmap(ref.log_r)(jax.numpy.asarray(ref.theta)))
         log_p = np.asarray(jax.vmap(lambda t: lk.log_prior(problem, t))(jax.numpy.asarray(ref.theta)))
-    log_p = log_p - prop.log_prior_norm(problem)
+    log_p = log_p - lk.log_prior_norm(problem)
     assert np.all(np.isfinite(log_r))
     # E_r[prior / r] = integral of the (normalised) prior = 1: draws and density belong together
     ratio = np.exp(log_p - log_r)
