@@ -35,6 +35,9 @@ def sample(
     draws: Annotated[int, typer.Option(help="Importance route: proposal draws per round.")] = 2000,
     starts: Annotated[Optional[int], typer.Option(help="Importance route: prior-drawn starts of the fit.")] = None,
     seed: Annotated[Optional[int], typer.Option(help="Seed.")] = None,
+    plug_in_noise: Annotated[bool, typer.Option(
+        "--plug-in-noise", help="Estimate each curve's noise level by the global fit and condition on it "
+        "(empirical Bayes) instead of integrating it out.")] = False,
     out: fs.Out = None,
 ) -> None:
     """Posterior over ligand-field parameters and nuisances; samples.csv, corner plot, predictive bands."""
@@ -53,6 +56,16 @@ def sample(
     if route not in ("auto", "smc", "importance"):
         raise UserInputError(f"--route must be auto, smc or importance; got {route!r}")
     seed = seed if seed is not None else int(opts.get("seed", 0))
+    fit_result = None
+    if plug_in_noise and any(c.noise is None for c in problem.curves):
+        from lfjax.engines.fit import run_fit
+        from lfjax.engines.likelihood import with_noise
+
+        fit_result = run_fit(problem, data, n_starts=starts or int(opts.get("starts", 32)), seed=seed,
+                             progress=lambda message: typer.echo(f"fit: {message}", err=True))
+        problem = with_noise(problem, fit_result.sigmas)
+        typer.echo("noise levels from the fit (conditioned on): " + ", ".join(
+            f"{c.label} {100 * c.noise:.2f} %" for c in problem.curves), err=True)
     if route == "auto":
         route, estimate = choose_route(problem, data, particles, mcmc_steps, budget_min)
         typer.echo(f"route: {route} (SMC estimated at {estimate / 60:.1f} min against a budget of {budget_min:g} min)",
@@ -60,7 +73,7 @@ def sample(
     if route == "smc":
         post = run_sample(problem, data, n_particles=particles, n_mcmc=mcmc_steps, seed=seed)
     else:
-        post = _importance(problem, data, draws, starts or int(opts.get("starts", 32)), seed)
+        post = _importance(problem, data, draws, starts or int(opts.get("starts", 32)), seed, fit_result)
     folded = fold_samples(problem, post.samples)
     import jax
     import numpy as np
@@ -87,21 +100,22 @@ def sample(
     if problem.free == ("D", "E"):
         typer.echo(f"P(D < 0) on the canonical wedge: {float((folded[:, 0] < 0).mean()):.3f}")
     if out is not None:
-        paths = write_sample(post, folded, table, data, out, mset)
+        paths = write_sample(post, folded, table, data, out, mset, noise_plug_in=fit_result is not None)
         typer.echo(f"wrote {len(paths)} files to {out} ({post.wall_s:.1f} s)", err=True)
 
 
 #: Importance route: an ESS below this is reported as an unreliable posterior.
 MIN_ESS = 100
 
-def _importance(problem, data, draws: int, starts: int, seed: int):
+def _importance(problem, data, draws: int, starts: int, seed: int, result=None):
     from rich.progress import Progress
 
     from lfjax.engines.fit import run_fit
     from lfjax.engines.importance import run_importance
 
-    result = run_fit(problem, data, n_starts=starts, seed=seed,
-                     progress=lambda message: typer.echo(f"fit: {message}", err=True))
+    if result is None:
+        result = run_fit(problem, data, n_starts=starts, seed=seed,
+                         progress=lambda message: typer.echo(f"fit: {message}", err=True))
     typer.echo(f"fit: {len(result.solutions)} distinct optima in {result.wall_s:.0f} s", err=True)
     with Progress(transient=True) as bar:
         task = bar.add_task("importance draws", total=draws)

@@ -320,6 +320,20 @@ def log_prior(problem: Problem, theta):
     return jnp.where(inside, gauss, -jnp.inf)
 
 
+def with_noise(problem: Problem, sigmas) -> Problem:
+    """The problem with every curve's relative noise level given (`sigmas`, one per curve).
+
+    Conditioning on noise levels estimated by a fit (empirical Bayes) replaces the integrated
+    term -(n_c / 2) log RSS_c of each curve by a Gaussian one, which no longer rewards trading one
+    curve's misfit against another's.
+    """
+    sigmas = [float(s) for s in np.asarray(sigmas, float).reshape(-1)]
+    if len(sigmas) != len(problem.curves) or not all(np.isfinite(s) and s > 0 for s in sigmas):
+        raise ValueError(f"need one positive noise level per curve ({len(problem.curves)}); got {sigmas}")
+    curves = tuple(dataclasses.replace(c, noise=s) for c, s in zip(problem.curves, sigmas))
+    return dataclasses.replace(problem, curves=curves)
+
+
 def log_likelihood(problem: Problem, theta, data):
     """Log likelihood (up to a constant): known noise Gaussian, unknown noise integrated (Jeffreys)."""
     total = 0.0

@@ -78,14 +78,19 @@ def samples_csv(problem: lk.Problem, samples: np.ndarray) -> str:
     return buf.getvalue()
 
 
-def sample_result_dict(posterior, folded, table, measurement_set=None) -> dict:
-    """JSON-ready result of `sample.run_sample` (summaries of the folded draws)."""
+def sample_result_dict(posterior, folded, table, measurement_set=None, noise_plug_in: bool = False) -> dict:
+    """JSON-ready result of `sample.run_sample` (summaries of the folded draws).
+
+    `noise_plug_in`: the curves' noise levels were estimated by a fit and conditioned on.
+    """
     p = posterior.problem
     out = {
         "engine": "sample",
         "spec": p.spec.to_dict(),
         "mean_field": p.mean_field,
         "curves": [{"label": c.label, "kind": c.kind, "n_points": c.n, "noise_rel": c.noise} for c in p.curves],
+        "noise_levels": "plug-in (estimated by the fit, conditioned on)" if noise_plug_in
+        else "given per curve, else integrated out (null)",
         "n_samples": int(folded.shape[0]),
         "posterior": table,
         "route": "smc" if hasattr(posterior, "betas") else "importance",
@@ -236,7 +241,8 @@ def write_fit(result, data, out_dir, measurement_set=None) -> list[Path]:
     return write_files(out_dir, writers)
 
 
-def write_sample(posterior, folded, table, data, out_dir, measurement_set=None, n_bands: int = 200) -> list[Path]:
+def write_sample(posterior, folded, table, data, out_dir, measurement_set=None, n_bands: int = 200,
+                 noise_plug_in: bool = False) -> list[Path]:
     """result.json, samples.csv, corner.png and one band_<i>.png per curve, all-or-nothing."""
     import matplotlib
 
@@ -245,7 +251,7 @@ def write_sample(posterior, folded, table, data, out_dir, measurement_set=None, 
     sub = posterior.samples[np.linspace(0, len(posterior.samples) - 1, min(n_bands, len(posterior.samples))).astype(int)]
     preds = predictions(p, data, sub)
     writers = {
-        "result.json": _json_writer(sample_result_dict(posterior, folded, table, measurement_set)),
+        "result.json": _json_writer(sample_result_dict(posterior, folded, table, measurement_set, noise_plug_in)),
         "samples.csv": lambda path: Path(path).write_text(samples_csv(p, folded)),
         "corner.png": fig_writer(corner_figure(p.theta_names, folded)),
     }

@@ -72,3 +72,16 @@ def test_sample_unknown_route_exits_2(tmp_path):
     out = tmp_path / "out"
     res = runner.invoke(app, ["sample", str(_table(tmp_path)), "--route", "mcmc", "--out", str(out)])
     assert res.exit_code == 2 and "--route" in res.output and not out.exists()
+
+
+def test_sample_plug_in_noise_conditions_on_the_fits_levels(tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["sample", str(_table(tmp_path, e=0.0, n=30)), "--preset", "axial", "--route", "importance",
+                              "--draws", "200", "--starts", "4", "--plug-in-noise", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "noise levels from the fit" in res.output
+    result = json.loads((out / "result.json").read_text())
+    assert result["noise_levels"].startswith("plug-in")
+    (curve,) = result["curves"]
+    # 0.3 % noise on 30 points: the rms at the optimum (5 parameters) is 0.27 % on average
+    assert 0.0015 < curve["noise_rel"] < 0.0045

@@ -75,6 +75,24 @@ def test_unknown_noise_is_integrated_and_prior_has_support(x64):
     assert 0.4 < np.mean(canon[:, 0] < 0) < 0.6  # the wedge is symmetric in the sign of D
 
 
+def test_with_noise_conditions_each_curve_on_its_level(x64):
+    spec = model_spec(ION, preset="axial")
+    curves = simulate_curves(ION, {"B20": -1.0, "B40": 1e-3, "B60": 1e-5}, n_t=10, n_h=6)
+    problem, data = lk.build(curves, spec)
+    assert all(c.noise is None for c in problem.curves)
+    given = lk.with_noise(problem, [0.004, 0.01])
+    assert [c.noise for c in given.curves] == [0.004, 0.01] and given.names == problem.names
+    jdata = lk.to_jax(data)
+    theta = jnp.asarray([-0.9, 1e-3, 1e-5, 0.001, 1.01])
+    r = [np.asarray(x) for x in lk.relative_residuals(given, theta, jdata)]
+    expected = sum(-0.5 * np.sum(ri**2) / s**2 - ri.size * np.log(s) for ri, s in zip(r, (0.004, 0.01)))
+    assert float(lk.log_likelihood(given, theta, jdata)) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="one positive noise level per curve"):
+        lk.with_noise(problem, [0.004])
+    with pytest.raises(ValueError, match="one positive noise level per curve"):
+        lk.with_noise(problem, [0.004, 0.0])
+
+
 def test_fix_of_unknown_name_is_refused():
     spec = model_spec(ION, preset="axial")
     with pytest.raises(UserInputError, match="B22"):
