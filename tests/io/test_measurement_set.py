@@ -186,6 +186,14 @@ def test_ercot2_example_set(real):
     np.testing.assert_allclose(fields, [100, 250, 500, 750, 1000, 10000, 40000], rtol=2e-3)
 
 
+def test_ercot2_seven_fields_example_set(real):
+    s = read_measurement_set(EXAMPLES / "ercot2_seven_fields_set.toml")
+    assert len(s.curves) == 7 and not s.of_kind("mh")
+    assert all(c.temps_k.min() >= 12.0 for c in s.curves)
+    # chi T per Er at 300 K: the free-ion 11.48 emu K/mol within the sample's mass error
+    assert all(10.5 < c.chi_t_emu_k_per_mol[-1] < 12.0 for c in s.curves)
+
+
 def test_data_dir_override(real, tmp_path):
     copy = tmp_path / "set.toml"
     copy.write_text((EXAMPLES / "er2_dimer_set.toml").read_text())
