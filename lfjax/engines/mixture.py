@@ -53,7 +53,6 @@ class Info(NamedTuple):
 
 
 def _cholesky(cov: np.ndarray) -> np.ndarray:
-    d = cov.shape[0]
     scale = np.maximum(np.diag(cov), 1e-300)
     for jitter in (1e-12, 1e-9, 1e-6, 1e-3):
         try:

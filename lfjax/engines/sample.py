@@ -26,8 +26,8 @@ import numpy as np
 from blackjax.mcmc.random_walk import init as rw_init
 from blackjax.smc import resampling
 
-from lfjax.engines import mixture as mk
 from lfjax.engines import likelihood as lk
+from lfjax.engines import mixture as mk
 
 MAX_STEPS = 200
 #: Particles evaluated together (`lax.map` batches): bounds the memory of finite-field curves
