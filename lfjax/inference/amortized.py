@@ -10,7 +10,8 @@
 3. Route: "importance" when ESS >= min_ess and ESS / N >= min_ess_fraction (the posterior is the
    N draws resampled by weight); otherwise "smc": tempered SMC (`engines.sample.run_sample`)
    from r = (1 - eps) m + eps prior to the posterior, r^(1-beta) (prior L)^beta, m a Gaussian
-   mixture fitted to the amortized draws (`proposal.fitted_reference`), started from draws of r, where its estimated time fits `budget_min` (`engines.route`); beyond
+   mixture fitted to the amortized draws (`proposal.fitted_reference`), started from draws of r,
+   where its estimated time fits `budget_min` (`engines.route`); beyond
    that (costly finite-field or M(H) curves) "fit-importance": the best amortized draws start the
    global fit and the posterior is importance-sampled around its optima (`engines.importance`).
    Either way the reported posterior is the exact one, with its ESS.
