@@ -170,10 +170,26 @@ def curve_figure(problem, data, i, fits=None, bands=None):
     return fig
 
 
+def _axis_scale(values) -> int:
+    """Power of ten p such that values / 10^p reads without an offset (0 where |values| ~ 0.01-1000)."""
+    top = float(np.max(np.abs(values))) if np.size(values) else 0.0
+    if not np.isfinite(top) or top == 0.0 or 1e-2 <= top < 1e3:
+        return 0
+    return int(np.floor(np.log10(top)))
+
+
 def corner_figure(names, samples):
-    """Pairwise histograms of the draws (n, d)."""
+    """Pairwise histograms of the draws (n, d).
+
+    A parameter far from unity (B60 ~ 1e-5 K) is shown in units of its power of ten, named in its
+    axis label ("B60 (1e-5)"), so no offset text overlaps the neighbouring panels.
+    """
     import matplotlib.pyplot as plt
 
+    samples = np.asarray(samples, float)
+    powers = [_axis_scale(samples[:, k]) for k in range(samples.shape[1])]
+    samples = samples / 10.0 ** np.asarray(powers)
+    names = [f"{n} (1e{p})" if p else n for n, p in zip(names, powers)]
     d = samples.shape[1]
     fig, axes = plt.subplots(d, d, figsize=(1.8 * d + 1, 1.8 * d + 1), squeeze=False)
     for i in range(d):
@@ -191,6 +207,7 @@ def corner_figure(names, samples):
             if j == 0 and i > 0:
                 ax.set_ylabel(names[i], fontsize=7)
             ax.tick_params(labelsize=5)
+            ax.ticklabel_format(useOffset=False, style="plain")
     return fig
 
 
