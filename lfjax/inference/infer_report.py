@@ -106,10 +106,22 @@ def summary_table(result: InferResult) -> str:
     """A short text table of the solutions, best first."""
     lines = [f"{'#':>2}  {'D (K)':>14}  {'E (K)':>14}  {'chi_dia (emu/mol)':>17}  {'f_m':>6}  {'mass':>5}  {'rms %':>6}  {'dlogL':>6}"]
     best = result.solutions[0].log_likelihood
+    undetermined = False
+
+    def pm(err):
+        nonlocal undetermined
+        if np.isfinite(err):
+            return f"± {err:<5.2f}"
+        undetermined = True
+        return "undeter."
+
     for i, (s, mass) in enumerate(zip(result.solutions, result.posterior_mass)):
         v, e = s.values, s.errors
         lines.append(
-            f"{i + 1:>2}  {v['D']:>7.2f} ± {e['D']:<5.2f} {v['E']:>7.2f} ± {e['E']:<5.2f} {v['chi_dia']:>17.5f}  "
+            f"{i + 1:>2}  {v['D']:>7.2f} {pm(e['D'])} {v['E']:>7.2f} {pm(e['E'])} {v['chi_dia']:>17.5f}  "
             f"{v['f_m']:>6.3f}  {mass:>5.2f}  {100 * s.rms_rel_residual:>6.2f}  {s.log_likelihood - best:>6.1f}"
         )
+    if undetermined:
+        lines.append("undeter.: the curve does not change to first order in that parameter at the solution (e.g. E = 0, "
+                     "where chi is even in E); its posterior draws are in samples.csv")
     return "\n".join(lines)
