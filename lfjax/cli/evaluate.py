@@ -28,6 +28,8 @@ def evaluate(
     ls_n: Annotated[int, typer.Option(help="Curves fitted by the least-squares baselines (0: none).")] = 200,
     starts: Annotated[int, typer.Option(help="Starts of the multi-start least squares.")] = 32,
     batch: Annotated[int, typer.Option(help="Curves per batched call.")] = 25,
+    cut_k: Annotated[Optional[float], typer.Option(
+        "--cut-k", help="Models trained on cut curves: evaluate on curves seen only from this temperature (K) up.")] = None,
 ) -> None:
     """Evaluate MODEL on fresh prior curves: coverage, contraction, OOD rate (D, E: hit rate, oracle, LS too)."""
     _positive(n, "--n")
@@ -44,8 +46,12 @@ def evaluate(
     trained = load_model(model)  # CheckpointError: one line, exit 2
     out = out or Path("runs") / "evaluate"
     if not trained.config.data.is_de:
-        _evaluate_any(trained, n=n, seed=seed, samples=samples, batch=batch, out=out)
+        _evaluate_any(trained, n=n, seed=seed, samples=samples, batch=batch, out=out, t_cut_k=cut_k)
         return
+    if cut_k is not None:
+        from lfjax.errors import UserInputError
+
+        raise UserInputError("--cut-k applies to models trained on cut curves (e.g. er3_axial), not to D, E models")
     summary, arrays = run_evaluation(
         trained, n=n, seed=seed, n_samples=samples, refine_n=refine_n, ls_n=ls_n, n_starts=starts, batch=batch,
         log=lambda line: typer.echo(line, err=True),
@@ -58,12 +64,12 @@ def evaluate(
     )
 
 
-def _evaluate_any(trained, *, n: int, seed: int, samples: int, batch: int, out: Path) -> None:
+def _evaluate_any(trained, *, n: int, seed: int, samples: int, batch: int, out: Path, t_cut_k=None) -> None:
     """Any model other than D, E: calibration, contraction per parameter and OOD rate."""
     from lfjax.evaluation.general import evaluate_any
     from lfjax.evaluation.general_report import write_outputs
 
-    summary, arrays = evaluate_any(trained, n=n, seed=seed, n_samples=samples, batch=batch,
+    summary, arrays = evaluate_any(trained, n=n, seed=seed, n_samples=samples, batch=batch, t_cut_k=t_cut_k,
                                    log=lambda line: typer.echo(line, err=True))
     written = write_outputs(summary, arrays, out)
     contraction = ", ".join(f"{k} {v['median']:.2f}" for k, v in summary["contraction"].items())

@@ -92,6 +92,7 @@ def hpd_ranks(group: SymmetryGroup, draws, truth) -> np.ndarray:
 
 
 def evaluate_any(model, *, n: int = 300, seed: int = 0, n_samples: int = 1000, batch: int = 25,
+                 t_cut_k: float | None = None,
                  log: Callable[[str], None] = lambda s: None) -> tuple[dict, dict[str, np.ndarray]]:
     """Calibration, contraction and OOD rate of a trained model of any specification.
 
@@ -99,6 +100,9 @@ def evaluate_any(model, *, n: int = 300, seed: int = 0, n_samples: int = 1000, b
       model: a `TrainedModel`.
       n: test curves; seed: their seed (and that of the posterior draws).
       n_samples: posterior draws per curve; batch: curves per batched call.
+      t_cut_k: evaluate on curves cut off below this temperature (K): the network sees only the
+        grid points from there up, as for a measurement analysed from t_cut_k (models trained with
+        `data.t_cut_max_k`); None: whole curves.
       log: progress callback.
 
     Returns:
@@ -121,7 +125,7 @@ def evaluate_any(model, *, n: int = 300, seed: int = 0, n_samples: int = 1000, b
         block = data["obs"][lo:lo + batch]
         truth = (data["theta"][lo:lo + batch] - mean) / sd
         t0 = time.perf_counter()
-        draws = model.sample_batch(block, n_samples, key=jax.random.fold_in(key, i)).astype(np.float64)
+        draws = model.sample_batch(block, n_samples, key=jax.random.fold_in(key, i), t_cut_k=t_cut_k).astype(np.float64)
         t_sample += time.perf_counter() - t0
         u = (draws - mean) / sd
         hpd_model.append(hpd_ranks(model_group, u[..., :p], truth[:, :p]))
@@ -137,10 +141,11 @@ def evaluate_any(model, *, n: int = 300, seed: int = 0, n_samples: int = 1000, b
     prior_sd_folded = (np.asarray(fold(sgroup, prior_u)) if group.n_maps > 1 else prior_u).std(0)
     contraction = post_sd / prior_sd_folded
     log("out-of-distribution scores")
-    ood = model.ood_scores(data["obs"].astype(np.float32))
+    ood = model.ood_scores(data["obs"].astype(np.float32), t_cut_k=t_cut_k)
     truth_folded = np.asarray(fold(sgroup, (data["theta"] - mean) / sd)) * sd + mean if group.n_maps > 1 else data["theta"]
     summary = {
-        "model": str(model.source), "n": n, "n_samples": n_samples, "seed": seed, "parameters": list(names),
+        "model": str(model.source), "n": n, "n_samples": n_samples, "seed": seed, "t_cut_k": t_cut_k,
+        "parameters": list(names),
         "model_parameters": list(names[:p]), "group_order": int(group.n_maps),
         "prior_mean": mean.tolist(), "prior_sd": sd.tolist(),
         "coverage_50": float(np.mean(hpd_model <= 0.5)), "coverage_90": float(np.mean(hpd_model <= 0.9)),

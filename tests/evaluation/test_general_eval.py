@@ -66,8 +66,8 @@ class _Narrow:
     def __getattr__(self, name):
         return getattr(self._model, name)
 
-    def sample_batch(self, chi_t, n, *, key):
-        draws = self._model.sample_batch(chi_t, n, key=key)
+    def sample_batch(self, chi_t, n, *, key, t_cut_k=None):
+        draws = self._model.sample_batch(chi_t, n, key=key, t_cut_k=t_cut_k)
         med = np.median(draws, axis=1, keepdims=True)
         return med + self._factor * (draws - med)
 
@@ -88,6 +88,22 @@ def test_evaluate_any_gives_coverages_that_respond_to_a_narrow_posterior(tiny_ax
     assert narrow["coverage_90"] < summary["coverage_90"] - 0.3
     for n in names:
         assert narrow["contraction"][n]["median"] == pytest.approx(0.2 * summary["contraction"][n]["median"], rel=0.05)
+
+
+def test_evaluate_any_on_cut_curves_feeds_the_cut_to_the_network(tiny_cut_model):
+    whole, w_arrays = evaluate_any(tiny_cut_model, n=20, n_samples=100, batch=20)
+    cut, c_arrays = evaluate_any(tiny_cut_model, n=20, n_samples=100, batch=20, t_cut_k=15.0)
+    assert whole["t_cut_k"] is None and cut["t_cut_k"] == 15.0
+    np.testing.assert_array_equal(w_arrays["theta"], c_arrays["theta"])  # the same test curves
+    assert not np.allclose(w_arrays["posterior_median"], c_arrays["posterior_median"])  # seen differently
+    assert 0.0 <= cut["coverage_50"] <= cut["coverage_90"] <= 1.0
+
+
+def test_cli_evaluate_cut_needs_a_model_trained_on_cuts(tiny_axial, tmp_path):
+    result = CliRunner().invoke(app, ["evaluate", str(tiny_axial), "--n", "20", "--cut-k", "12",
+                                      "--out", str(tmp_path / "eval")])
+    assert result.exit_code == 2 and "t_cut_max_k" in result.output
+    assert not (tmp_path / "eval").exists()
 
 
 def test_cli_evaluate_writes_the_general_summary_and_figures(tiny_axial, tmp_path):
