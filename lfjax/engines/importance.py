@@ -39,6 +39,7 @@ from scipy.special import gammaln, logsumexp
 
 from lfjax.engines import likelihood as lk
 from lfjax.engines._batches import in_batches
+from lfjax.engines.mixture import safe_cholesky
 from lfjax.errors import ModelMismatchError
 
 DOF = 5.0
@@ -97,17 +98,6 @@ class ImportanceResult:
     wall_s: float
 
 
-def _safe_chol(cov: np.ndarray) -> np.ndarray:
-    cov = (cov + cov.T) / 2
-    jitter = 1e-12 * np.maximum(np.diag(cov), 1e-300)
-    for _ in range(8):
-        try:
-            return np.linalg.cholesky(cov + np.diag(jitter))
-        except np.linalg.LinAlgError:
-            jitter = jitter * 100
-    return np.diag(np.sqrt(np.maximum(np.diag(cov), 1e-300)))
-
-
 def prior_precision(problem: lk.Problem) -> np.ndarray:
     """(n_theta,) diagonal prior precision: 12 / width^2 for the boxes, 1 / sigma^2 for nuisances."""
     p = problem.priors
@@ -156,7 +146,7 @@ def laplace_mixture(problem: lk.Problem, fit_result, jdata, maps=None) -> Mixtur
     means, chols, logw = [], [], []
     for s, j in zip(sols, jac):
         cov = np.linalg.inv(j.T @ j + np.diag(prec)) * INFLATE
-        chol = _safe_chol(cov)
+        chol = safe_cholesky(cov)
         base = -s.objective / 2 + np.sum(np.log(np.diag(chol)))
         full = np.asarray(lk.full_vector(problem, jnp.asarray(s.theta)))
         for g in maps:
@@ -170,7 +160,7 @@ def laplace_mixture(problem: lk.Problem, fit_result, jdata, maps=None) -> Mixtur
             if any(np.allclose(mean, m, rtol=1e-8, atol=1e-14) for m in means):
                 continue
             means.append(mean)
-            chols.append(_safe_chol(a @ cov @ a.T))
+            chols.append(safe_cholesky(a @ cov @ a.T))
             logw.append(base)
     logw = np.asarray(logw)
     keep = np.isfinite(logw)
@@ -212,7 +202,7 @@ def _adapt(mix: Mixture, x: np.ndarray, w: np.ndarray) -> Mixture:
         mean = r @ x / mass
         cov = (x - mean).T @ ((x - mean) * r[:, None]) / mass
         means.append(mean)
-        chols.append(_safe_chol(cov * INFLATE))
+        chols.append(safe_cholesky(cov * INFLATE))
         logw.append(np.log(mass))
     return Mixture(np.asarray(logw), np.asarray(means), np.asarray(chols))
 
@@ -259,7 +249,7 @@ def run_importance(
                 mix = _adapt(mix, x, w / w.sum())
         if not rounds:
             raise RuntimeError("no proposal draw has a finite posterior density")
-        samples, loglik, pooled, ess_pooled, log_z = _pool(rounds, rng, n_draws)
+        samples, loglik, _, ess_pooled, log_z = _pool(rounds, rng, n_draws)
     return ImportanceResult(problem=problem, samples=samples, log_likelihood=loglik,
                             ess=np.asarray([r[3] / n_draws for r in rounds]), ess_pooled=ess_pooled,
                             n_components=int(mix.means.shape[0]), n_draws=n_draws, log_evidence=log_z,

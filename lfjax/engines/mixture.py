@@ -52,14 +52,16 @@ class Info(NamedTuple):
     independence_acceptance: jnp.ndarray
 
 
-def _cholesky(cov: np.ndarray) -> np.ndarray:
-    scale = np.maximum(np.diag(cov), 1e-300)
-    for jitter in (1e-12, 1e-9, 1e-6, 1e-3):
+def safe_cholesky(cov: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor of a covariance, with jitter grown 100-fold until it exists (diagonal at worst)."""
+    cov = (cov + cov.T) / 2
+    jitter = 1e-12 * np.maximum(np.diag(cov), 1e-300)
+    for _ in range(8):
         try:
-            return np.linalg.cholesky(cov + jitter * np.diag(scale))
+            return np.linalg.cholesky(cov + np.diag(jitter))
         except np.linalg.LinAlgError:
-            continue
-    return np.diag(np.sqrt(scale))
+            jitter = jitter * 100
+    return np.diag(np.sqrt(np.maximum(np.diag(cov), 1e-300)))
 
 
 def _kmeans(z: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
@@ -97,7 +99,7 @@ def fit_mixture(particles: np.ndarray, weights: np.ndarray, seed: int = 0) -> Mi
     x = particles[idx]
     mean = x.mean(0)
     cov = np.cov(x, rowvar=False).reshape(d, d)
-    chol_g = _cholesky(cov)
+    chol_g = safe_cholesky(cov)
     z = np.linalg.solve(chol_g, (x - mean).T).T
     k = int(max(1, min(MAX_COMPONENTS, n // MIN_PER_COMPONENT)))
     labels = _kmeans(z, k, rng) if k > 1 else np.zeros(n, int)
@@ -107,7 +109,7 @@ def fit_mixture(particles: np.ndarray, weights: np.ndarray, seed: int = 0) -> Mi
         if members.shape[0] < d + 2:
             continue
         means.append(members.mean(0))
-        chols.append(_cholesky(np.cov(members, rowvar=False).reshape(d, d) * INFLATE))
+        chols.append(safe_cholesky(np.cov(members, rowvar=False).reshape(d, d) * INFLATE))
         shares.append(members.shape[0] / n)
     shares = np.asarray(shares) * (1.0 - DEFENSIVE) / max(np.sum(shares), 1e-300) if shares else np.zeros(0)
     means.append(mean)
@@ -139,11 +141,6 @@ def _own_component(x, means, chols, log_weights):
     return jnp.argmax(log_weights + component_logpdf(x, means, chols))
 
 
-def _walk_logpdf(y, x, chol, d):
-    z = jax.scipy.linalg.solve_triangular(chol, (y - x)[:, None], lower=True)[:, 0]
-    return -0.5 * jnp.sum(z**2) - jnp.sum(jnp.log(jnp.abs(jnp.diagonal(chol)))) - 0.5 * d * jnp.log(2 * jnp.pi)
-
-
 def _accept(key, state, proposal, log_target_new, log_ratio):
     """Metropolis accept: (state, accepted probability)."""
     log_alpha = jnp.where(jnp.isfinite(log_target_new), log_ratio, -jnp.inf)
@@ -173,13 +170,14 @@ def step(rng_key, state, logdensity_fn, means, chols, log_weights, walk_scale):
 
     # 2. random walk with the covariance of the current point's component
     x, lp = state.position, state.logdensity
-    factor = jnp.sqrt(walk_scale * 2.38**2 / d / (1.0 * INFLATE))
-    walk_chols = chols * factor
+    walk_chols = chols * jnp.sqrt(walk_scale * 2.38**2 / d / INFLATE)
     c_x = _own_component(x, means, chols, log_weights)
     y = x + walk_chols[c_x] @ jax.random.normal(k_walk, (d,), x.dtype)
     c_y = _own_component(y, means, chols, log_weights)
     lp_y = logdensity_fn(y)
-    log_ratio = (lp_y - lp) + _walk_logpdf(x, y, walk_chols[c_y], d) - _walk_logpdf(y, x, walk_chols[c_x], d)
+    log_q_back = component_logpdf(x, y[None], walk_chols[c_y][None])[0]  # N(x; y, S_c(y))
+    log_q_forth = component_logpdf(y, x[None], walk_chols[c_x][None])[0]  # N(y; x, S_c(x))
+    log_ratio = (lp_y - lp) + log_q_back - log_q_forth
     state, acc_walk = _accept(k_acc2, state, y, lp_y, log_ratio)
     return state, Info(acc_walk, acc_ind)
 
