@@ -165,7 +165,9 @@ def step(rng_key, state, logdensity_fn, means, chols, log_weights, walk_scale):
     comp = jax.random.categorical(k_comp, log_weights)
     y = means[comp] + chols[comp] @ jax.random.normal(k_draw, (d,), x.dtype)
     lp_y = logdensity_fn(y)
-    log_ratio = (lp_y - lp) + mixture_logpdf(x, means, chols, log_weights) - mixture_logpdf(y, means, chols, log_weights)
+    log_m_x = mixture_logpdf(x, means, chols, log_weights)
+    log_m_y = mixture_logpdf(y, means, chols, log_weights)
+    log_ratio = (lp_y - lp) + log_m_x - log_m_y
     state, acc_ind = _accept(k_acc1, state, y, lp_y, log_ratio)
 
     # 2. random walk with the covariance of the current point's component

@@ -6,9 +6,9 @@ effective sample size of the reweighted particles is `target_ess` x N
 (systematic) and moved by `n_mcmc` Metropolis steps, each an independence move from a Gaussian
 mixture fitted to the particles and a random walk with the covariance of the particle's own mixture
 component scaled by (2.38^2 / d) x s, s adapted to the previous step's acceptance rate
-(`mixture`: particles cross between modes, so the modes keep their weights). The likelihood and prior are those of
-`likelihood.log_likelihood` / `likelihood.log_prior` (unknown noise integrated out per curve).
-Tempering copes with the multimodality (symmetry images and competing optima): the prior
+(`mixture`: particles cross between modes, so the modes keep their weights). The likelihood and
+prior are those of `likelihood.log_likelihood` / `likelihood.log_prior` (unknown noise integrated
+out per curve). Tempering copes with the multimodality (symmetry images and competing optima): the prior
 particles are spread over every mode and each is reweighted by its evidence. Diagnostics: the
 schedule beta_t, ESS before each resampling, acceptance rates, the log evidence.
 """
@@ -97,7 +97,6 @@ def _smc_step(problem, key, state, mixture, scale, data, target_ess, n_mcmc, ref
 @functools.partial(jax.jit, static_argnames=("problem",))
 def _loglik_batch(problem, theta, data):
     return jax.lax.map(lambda t: lk.log_likelihood(problem, t, data), theta, batch_size=BATCH)
-
 
 
 def run_sample(
@@ -189,4 +188,3 @@ def summary(problem: lk.Problem, samples: np.ndarray, prior_samples: np.ndarray)
                      "median": float(q50), "q95": float(q95), "prior_sd": prior_sd,
                      "width_ratio": float(np.std(x) / prior_sd) if prior_sd > 0 else float("nan")})
     return rows
-

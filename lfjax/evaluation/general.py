@@ -125,7 +125,8 @@ def evaluate_any(model, *, n: int = 300, seed: int = 0, n_samples: int = 1000, b
         block = data["obs"][lo:lo + batch]
         truth = (data["theta"][lo:lo + batch] - mean) / sd
         t0 = time.perf_counter()
-        draws = model.sample_batch(block, n_samples, key=jax.random.fold_in(key, i), t_cut_k=t_cut_k).astype(np.float64)
+        draws = model.sample_batch(block, n_samples, key=jax.random.fold_in(key, i), t_cut_k=t_cut_k)
+        draws = draws.astype(np.float64)
         t_sample += time.perf_counter() - t0
         u = (draws - mean) / sd
         hpd_model.append(hpd_ranks(model_group, u[..., :p], truth[:, :p]))

@@ -122,6 +122,6 @@ def summary_table(result: InferResult) -> str:
             f"{v['f_m']:>6.3f}  {mass:>5.2f}  {100 * s.rms_rel_residual:>6.2f}  {s.log_likelihood - best:>6.1f}"
         )
     if undetermined:
-        lines.append("undeter.: the curve does not change to first order in that parameter at the solution (e.g. E = 0, "
-                     "where chi is even in E); its posterior draws are in samples.csv")
+        lines.append("undeter.: the curve does not change to first order in that parameter at the solution "
+                     "(e.g. E = 0, where chi is even in E); its posterior draws are in samples.csv")
     return "\n".join(lines)
