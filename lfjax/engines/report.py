@@ -171,9 +171,9 @@ def curve_figure(problem, data, i, fits=None, bands=None):
 
 
 def _axis_scale(values) -> int:
-    """Power of ten p such that values / 10^p reads without an offset (0 where |values| ~ 0.01-1000)."""
+    """Power of ten p such that values / 10^p reads with short tick labels (0 where |values| ~ 0.1-1000)."""
     top = float(np.max(np.abs(values))) if np.size(values) else 0.0
-    if not np.isfinite(top) or top == 0.0 or 1e-2 <= top < 1e3:
+    if not np.isfinite(top) or top == 0.0 or 1e-1 <= top < 1e3:
         return 0
     return int(np.floor(np.log10(top)))
 
@@ -208,6 +208,7 @@ def corner_figure(names, samples):
                 ax.set_ylabel(names[i], fontsize=7)
             ax.tick_params(labelsize=5)
             ax.ticklabel_format(useOffset=False, style="plain")
+            ax.locator_params(nbins=4)  # few ticks: narrow posteriors have long tick labels
     return fig
 
 

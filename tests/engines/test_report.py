@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 def test_axis_scale_reads_parameters_without_offsets():
     assert report._axis_scale(np.array([2.2e-5, 2.6e-5])) == -5
     assert report._axis_scale(np.array([-0.0035, -0.0022])) == -3
+    assert report._axis_scale(np.array([-0.031, -0.026])) == -2  # B40 of ErCOT2: "-3.1" not "-0.031"
     assert report._axis_scale(np.array([-0.85, 0.7])) == 0
     assert report._axis_scale(np.array([0.978, 0.986])) == 0
     assert report._axis_scale(np.array([12000.0])) == 4
