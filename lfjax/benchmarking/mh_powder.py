@@ -4,7 +4,9 @@ One run measures, on the same parameter sets drawn from the comparable-energy pr
 (`presets.prior_ranges`, 500 K per term):
 
   lfjax        `magnetization` (float32, jitted; default wedge rule of `sphere.powder_quadrature`,
-               mirror-plane directions in real arithmetic)
+               mirror-plane directions in real arithmetic; eigensolvers on every core through
+               `physics._host_eigh`)
+  lfjax_jaxlib_eigh  the same with jaxlib's eigh inside the jitted function (`_host_eigh.disabled`)
   plain_jnp    batched jnp.linalg.eigh of every (curve, field, direction) on the full hemisphere at
                the default rule's resolution, complex64, textbook thermal mean (`models._plain_mh`)
   numpy_loop   one np.linalg.eigh per curve, field and direction (float64, McPhase-style,
@@ -31,6 +33,7 @@ import numpy as np
 
 from lfjax.benchmarking import _mcphase
 from lfjax.benchmarking.models import _numpy_mh_loop, _plain_mh
+from lfjax.physics import _host_eigh
 from lfjax.physics import ion as make_ion
 from lfjax.physics.magnetization import magnetization
 from lfjax.physics.presets import prior_ranges
@@ -144,6 +147,8 @@ def run(n_curves: int = 64, n_loop: int = 1, n_prior: int = 200, n_hard: int = 4
     v32, f32 = jnp.asarray(values, jnp.float32), jnp.asarray(SPEED_FIELDS_OE, jnp.float32)
     lib = lambda v: magnetization(er, dict(zip(NAMES, v.T)), jnp.float32(TEMP_K), f32, dtype=jnp.float32)
     out, first, secs = _jit_timed(lib, v32, repeats)
+    with _host_eigh.disabled():
+        _, jl_first, jl_secs = _jit_timed(lambda v: lib(v), v32, repeats)
     plain_out, plain_first, plain_secs = _jit_timed(
         lambda v: _plain_mh(er, NAMES, v, jnp.float32(TEMP_K), f32, n_theta, n_phi), v32, max(1, repeats // 2))
     t0 = time.perf_counter()
@@ -154,6 +159,8 @@ def run(n_curves: int = 64, n_loop: int = 1, n_prior: int = 200, n_hard: int = 4
     rows = {
         "lfjax": {"n": n_curves, "seconds": secs, "curves_per_s": n_curves / secs, "first_call_s": first,
                   "directions": n_wedge, "max_rel_diff_vs_f64": float(np.max(np.abs(np.asarray(out)[:4] / ref[:4] - 1)))},
+        "lfjax_jaxlib_eigh": {"n": n_curves, "seconds": jl_secs, "curves_per_s": n_curves / jl_secs,
+                              "first_call_s": jl_first, "directions": n_wedge},
         "plain_jnp": {"n": n_curves, "seconds": plain_secs, "curves_per_s": n_curves / plain_secs,
                       "first_call_s": plain_first, "directions": n_theta * n_phi,
                       "max_rel_diff_vs_f64": float(np.max(np.abs(np.asarray(plain_out)[:4] / ref[:4] - 1)))},
@@ -193,5 +200,5 @@ def run(n_curves: int = 64, n_loop: int = 1, n_prior: int = 200, n_hard: int = 4
         "speedup_vs_mcphase": (rows["lfjax"]["curves_per_s"] / rows["mcphase"]["curves_per_s"]
                                if "mcphase" in rows else None),
         "accuracy": acc, "loadavg_start": list(load_start), "loadavg_end": list(os.getloadavg()),
-        "jax": jax.__version__, "cpu_count": os.cpu_count(),
+        "jax": jax.__version__, "cpu_count": os.cpu_count(), "host_eigh_threads": _host_eigh.n_threads(),
     }

@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 
 from lfjax.inference.compiled import x64_enabled
+from lfjax.physics import _host_eigh
 
 LOG = logging.getLogger("lfjax")
 #: File suffix and the first line of every file (format version of this module).
@@ -189,14 +190,19 @@ def _warn_once(text: str) -> None:
 def _export(name: str, fn, statics, tree, flat: list):
     """`jax.export` of fn with `statics` bound over the flat arrays; None where exporting fails."""
 
+    # traced afresh (not from fn's jit cache) with jaxlib's eigensolvers: host callbacks
+    # (`physics._host_eigh`) cannot be serialised
+    raw = getattr(fn, "__wrapped__", fn)
+
     def flat_fn(*xs):
-        return fn(*statics, *jax.tree.unflatten(tree, xs))
+        return raw(*statics, *jax.tree.unflatten(tree, xs))
 
     flat_fn.__name__ = name.replace(".", "_").replace("-", "_")
     try:
         # lapack custom calls are fine: the key pins jaxlib, so no cross-version stability is needed
         checks = [jax.export.DisabledSafetyCheck.custom_call("ALL")]
-        return jax.export.export(jax.jit(flat_fn), disabled_checks=checks)(*flat)
+        with _host_eigh.disabled():
+            return jax.export.export(jax.jit(flat_fn), disabled_checks=checks)(*flat)
     except Exception as exc:  # noqa: BLE001 - fall back to the traced function
         LOG.debug("lfjax: %s cannot be exported (%s: %s); using jit", name, type(exc).__name__, exc)
         return None

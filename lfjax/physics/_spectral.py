@@ -22,6 +22,12 @@ differences (f[x_i, x_j] and f[x_i, x_j, x_k], smooth in all arguments):
   d sum_ij A~_ij A~_ji f[x_i, x_j] = 2 sum_ijk f[x_i, x_j, x_k] A~_ki A~_ij dK~_jk,
 with dK~ = beta dH~ + dbeta diag(E). The operators are constants (their tangent is ignored).
 Outputs have shape (..., n_b, n_a).
+
+`zeeman_thermal_mean` is `thermal_mean` for the Zeeman sweeps of M(H), H = H_LF + s A with the
+operator A itself: on the CPU its forward pass builds the matrices, diagonalises them and sums
+<i|A|i> inside the host's threads (`_host_eigh`), and its JVP is `thermal_mean`'s. Every
+eigensolver here goes through `_host_eigh.eigh` (all cores on the CPU, `jnp.linalg.eigh`
+elsewhere).
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from lfjax.physics import _host_eigh
 
 
 def _phi(d):
@@ -87,7 +95,7 @@ def _rotate(vecs, ops):
 
 def _spectrum(h, beta):
     """Levels, eigenvectors, reduced levels x (..., n_b, N) and Boltzmann weights w."""
-    levels, vecs = jnp.linalg.eigh(h)
+    levels, vecs = _host_eigh.eigh(h)
     levels = levels - levels[..., :1]  # ascending: ground level at 0
     x = beta[..., :, None] * levels[..., None, :]
     return levels, vecs, x, jnp.exp(-x)
@@ -210,3 +218,45 @@ def _thermal_mean_jvp(bands, primals, tangents):
     dz = -jnp.sum(w * jnp.real(jnp.diagonal(kd_t, axis1=-2, axis2=-1)), axis=-1)[..., None]
     dnum = jnp.real(jnp.einsum("...aji,...bij,...bij->...ba", a_t, divided_1(x), kd_t))
     return mean, (dnum - mean * dz) / z
+
+
+def _weighted_mean(levels, diag, beta):
+    """sum_i w_i diag_i / sum_i w_i with w_i = exp(-beta (E_i - E_0)): levels, diag (..., N), beta (...)."""
+    x = beta[..., None] * (levels - levels[..., :1])
+    w = jnp.exp(-x)
+    return jnp.sum(diag * w, axis=-1) / jnp.sum(w, axis=-1)
+
+
+def zeeman_thermal_mean(h0, scale, ops: np.ndarray, beta):
+    """<A_d> in the state of H = h0[m] + scale[m, p, d] A_d at inverse temperature beta[p].
+
+    Args:
+      h0: (M, N, N) Hamiltonians (K).
+      scale: (M, P, D) coefficients of the operators (K per unit of A).
+      ops: (D, N, N) numpy operators (constants), e.g. J . b per field direction.
+      beta: (P,) inverse temperatures (1/K).
+
+    Returns:
+      (M, P, D). Equal to `thermal_mean(h0[:, None, None] + scale[..., None, None] * ops,
+      ops[:, None], beta[:, None, None])[..., 0, 0]`, and differentiated as that.
+    """
+    ops = np.asarray(ops)
+    bands = static_bands(ops)
+
+    def dense(h0, scale, beta):
+        h = h0[:, None, None] + scale[..., None, None] * jnp.asarray(ops, h0.dtype)
+        return _thermal_mean(h, ops[:, None], beta[:, None, None], bands)[..., 0, 0]
+
+    if bands is None or not _host_eigh.active():
+        return dense(h0, scale, beta)
+
+    @jax.custom_jvp
+    def fused(h0, scale, beta):
+        levels, diag = _host_eigh.zeeman_levels_diag(h0, scale, ops, bands)
+        return _weighted_mean(levels, diag, beta[:, None])
+
+    @fused.defjvp
+    def _fused_jvp(primals, tangents):
+        return jax.jvp(dense, primals, tangents)
+
+    return fused(h0, scale, beta)

@@ -2,9 +2,10 @@
 
 For a field B (Oe) along the unit vector b, the ion's Hamiltonian is H_LF + g mu_B B (J . b)
 (kelvin) and its moment along b is M = -g <J . b> (mu_B per ion), the thermal average over the
-levels at temperature T (`_spectral.thermal_mean`: one diagonalisation per (point, direction),
-degeneracy-safe derivatives; the value needs only <i|J . b|i>, summed along the three bands of
-J . b, so the diagonalisation is nearly all the cost). A powder is the average of M over b on the irreducible wedge of
+levels at temperature T (`_spectral.zeeman_thermal_mean`: one diagonalisation per (point,
+direction), degeneracy-safe derivatives; the value needs only <i|J . b|i>, summed along the three
+bands of J . b, so the diagonalisation is nearly all the cost; on the CPU it runs on every core,
+`_host_eigh`). A powder is the average of M over b on the irreducible wedge of
 the sphere that the ligand field's symmetry leaves (`sphere.powder_quadrature`); directions in the
 xz plane of a real ligand field, and those on its mirror planes (azimuth k pi / n, turned into the xz
 plane with B_kq -> (-1)^(qk/n) B_kq), are diagonalised in real arithmetic. With a mean field lambda
@@ -29,7 +30,7 @@ from lfjax.errors import ParameterError
 from lfjax.physics import mean_field as _mf
 from lfjax.physics._chunks import map_chunked
 from lfjax.physics._serial import after
-from lfjax.physics._spectral import thermal_mean, van_vleck_ratio
+from lfjax.physics._spectral import van_vleck_ratio, zeeman_thermal_mean
 from lfjax.physics.hamiltonian import hamiltonian, is_real, stevens_params
 from lfjax.physics.ions import Ion
 from lfjax.physics.operators import parse_stevens_name, spin_matrices
@@ -143,12 +144,10 @@ class _Model:
 def _moment_mub(ion: Ion, h, ops: np.ndarray, temps, h_eff):
     """-g <J . b> (mu_B/ion) for h (n, N, N), ops (D, N, N), temps (P,), h_eff (n, P, D) in Oe.
 
-    `ops` stays a numpy array so that `thermal_mean` sums <i|J . b|i> along its three bands.
+    `ops` stays a numpy array so that <i|J . b|i> is summed along its three bands.
     """
     zee = ion.g * MUB_OVER_KB_K_PER_OE
-    h_tot = h[:, None, None, :, :] + (zee * h_eff)[..., None, None] * jnp.asarray(ops)  # (n, P, D, N, N)
-    beta = (1.0 / temps)[:, None, None]  # (P, D = 1, n_b = 1)
-    return -ion.g * thermal_mean(h_tot, ops[:, None], beta)[..., 0, 0]
+    return -ion.g * zeeman_thermal_mean(h, zee * h_eff, ops, 1.0 / temps)
 
 
 def _moment_flat(ion, h, lam, temps, fields, ops, weights, n_iter):
