@@ -31,6 +31,7 @@ from lfjax.physics import mean_field as _mf
 from lfjax.physics._chunks import map_chunked
 from lfjax.physics._serial import after
 from lfjax.physics._spectral import van_vleck_ratio, zeeman_thermal_mean
+from lfjax.physics.blocks import is_axial
 from lfjax.physics.hamiltonian import hamiltonian, is_real, stevens_params
 from lfjax.physics.ions import Ion
 from lfjax.physics.operators import parse_stevens_name, spin_matrices
@@ -245,13 +246,19 @@ def _chi_zero_field(ion, params, temps, direction, mean_field, dtype, n_theta, n
 
         return jnp.mean(chi_axes(ion, params, temps, dtype=dtype), axis=-1)
     dirs, weights = directions(direction, names, n_theta, n_phi)
-    tensor = chi_tensor(ion, params, temps, dtype=dtype)
-    chi_b = jnp.einsum("da,...ab,db->...d", jnp.asarray(dirs, tensor.dtype), tensor, jnp.asarray(dirs, tensor.dtype))
+    if is_axial(names):  # principal axes x, y, z, values from the diagonal path (no eigensolver)
+        from lfjax.physics.susceptibility import chi_axes
+
+        axes = chi_axes(ion, params, temps, dtype=dtype)  # S + (n_T, 3)
+        chi_b = jnp.einsum("da,...a->...d", jnp.asarray(dirs**2, axes.dtype), axes)
+    else:
+        tensor = chi_tensor(ion, params, temps, dtype=dtype)
+        chi_b = jnp.einsum("da,...ab,db->...d", jnp.asarray(dirs, tensor.dtype), tensor, jnp.asarray(dirs, tensor.dtype))
     if not _static_zero(mean_field):
-        lam = jnp.asarray(mean_field, tensor.dtype)
+        lam = jnp.asarray(mean_field, chi_b.dtype)
         lam = lam.reshape(lam.shape + (1, 1)) if lam.ndim else lam
         chi_b = chi_b / (1.0 - lam * chi_b)
-    return jnp.einsum("...d,d->...", chi_b, jnp.asarray(weights, tensor.dtype))
+    return jnp.einsum("...d,d->...", chi_b, jnp.asarray(weights, chi_b.dtype))
 
 
 def chi(ion: Ion, params: Mapping[str, object], temps_k, fields_oe, direction="powder", mean_field=0.0,

@@ -94,3 +94,23 @@ def test_fit_stays_in_the_prior_box_and_settles_on_the_bound_the_data_push_it_to
     result_w = fit.run_fit(problem_w, data_w, n_starts=8, seed=0)
     theta_true = [truth[n] for n in wide.names] + [0.001, 1.01]
     assert result_w.solutions[0].objective <= truth_objective(problem_w, data_w, theta_true, result_w.sigmas) + 1e-6
+
+
+def test_jacobian_mode_is_forward_for_axial_zero_field_chi_and_matches_central_differences():
+    curves = simulate_curves(ION, {"B20": -0.6, "B40": 0.003, "B60": -2e-5}, n_t=12, n_h=6)
+    axial, data = lk.build(curves, model_spec(ION, preset="axial"))
+    assert fit.jacobian_mode(axial) == "forward"  # zero-field chi of an axial model: no eigensolver
+    assert fit.jacobian_mode(lk.build(curves, model_spec(ION, preset="D3d"))[0]) == "fd"
+    assert fit.jacobian_mode(lk.build(curves[1:], model_spec(ION, preset="D3d"))[0]) == "forward"  # M(H) only
+    with jax.enable_x64(True):
+        theta = jnp.asarray([-0.5, 0.0025, -1.5e-5, 0.0012, 1.0])
+        sigmas = jnp.asarray([0.003, 0.003])
+        jd = lk.to_jax(data)
+
+        def res(t):
+            return lk.weighted_residuals(axial, t, jd, sigmas)
+
+        forward = np.asarray(jax.jacfwd(res)(theta))
+        central = np.asarray(jax.jacfwd(fit.fd_jvp(lambda t, _: res(t), step=1e-9))(theta, None))
+    scale = np.abs(forward).max(axis=0)
+    assert np.all(np.isfinite(forward)) and np.max(np.abs(forward - central) / scale) < 1e-4

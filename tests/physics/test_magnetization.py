@@ -8,7 +8,7 @@ import pytest
 from lfjax.constants import MUB_OVER_KB_K_PER_OE, NA_MUB_EMU_PER_MOL
 from lfjax.errors import ParameterError
 from lfjax.physics import chi_axes, hamiltonian, ion
-from lfjax.physics.magnetization import chi, chi_tensor, magnetization
+from lfjax.physics.magnetization import chi, chi_tensor, directions, magnetization
 from lfjax.physics.operators import spin_matrices
 from lfjax.physics.sphere import field_symmetry, powder_quadrature
 
@@ -312,3 +312,16 @@ def test_chunked_batches_equal_one_call(x64):
     tiny_budget = magnetization(er, {"B20": b20, "B43": 0.02}, 2.0, np.array([1e3, 5e4]), n_theta=4, n_phi=6,
                                 budget_bytes=1.0)
     assert np.allclose(one, tiny_budget, rtol=1e-12)
+
+
+def test_axial_zero_field_chi_along_directions_and_with_mean_field_equals_the_tensor_path(x64):
+    er = ion("Er3+")
+    params = {"B20": jnp.array([-0.8, 0.3]), "B40": jnp.array([4e-3, -2e-3]), "B60": jnp.array([-2e-5, 1e-5])}
+    temps = jnp.geomspace(2.0, 300.0, 9)
+    tensor = chi_tensor(er, params, temps)
+    for direction, lam in (("x", 0.0), ((0.3, 0.4, 0.5), 0.0), ("z", -0.4), ("powder", 0.05)):
+        got = chi(er, params, temps, 0.0, direction=direction, mean_field=lam)
+        dirs, weights = directions(direction, tuple(params))  # the powder rule under a mean field
+        chi_b = jnp.einsum("da,...ab,db->...d", dirs, tensor, dirs)
+        chi_b = chi_b / (1.0 - lam * chi_b)
+        np.testing.assert_allclose(got, jnp.einsum("...d,d->...", chi_b, weights), rtol=1e-10)
