@@ -69,8 +69,12 @@ def infer(
     # the saved solvers compile in 0.1-0.5 s each: keep those in the persistent cache too
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_CACHED_COMPILE_S)
     from lfjax.inference.exported import default_folder, export_cache
+    from lfjax.physics import without_host_threads
 
-    with export_cache(default_folder()):  # saved solvers: later runs skip tracing them
+    # saved solvers: later runs skip tracing them; jaxlib's eigensolvers: functions with host
+    # callbacks never reach the persistent cache (warm `infer` on an er3_axial chi T + M(H) set:
+    # 30 s against 35-40 s with the host threads)
+    with export_cache(default_folder()), without_host_threads():
         _infer(data, model, ion, samples, seed, no_grid_check, route, min_ess, min_ess_fraction, particles,
                mean_field, noise, refine, mass_mg, molar_mass, ions_per_formula, quantity, units, field_oe,
                format, out)

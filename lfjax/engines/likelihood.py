@@ -22,6 +22,7 @@ squared relative residuals). The ligand-field prior is uniform on the spec's ran
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -245,6 +246,12 @@ def predict(problem: Problem, theta, data) -> tuple:
         else:
             out.append(f_m * sim + chi_dia * d["fields_oe"] / NA_MUB_EMU_PER_MOL)
     return tuple(out)
+
+
+@functools.partial(jax.jit, static_argnames=("problem",))
+def predict_batch(problem: Problem, thetas, data) -> tuple:
+    """`predict` for thetas (m, n_theta), one after the other (`lax.map`): per curve (m, n)."""
+    return jax.lax.map(lambda t: predict(problem, t, data), thetas)
 
 
 def relative_residuals(problem: Problem, theta, data) -> tuple:

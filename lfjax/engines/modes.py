@@ -16,8 +16,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from lfjax.engines import likelihood as lk
+from lfjax.engines._batches import in_batches
 
 RADIUS = 0.01
+#: Parameter sets per jitted prediction call (`likelihood_maps`).
+PREDICT_CHUNK = 16
 
 
 def candidate_maps(problem: lk.Problem) -> np.ndarray:
@@ -34,17 +37,21 @@ def likelihood_maps(problem: lk.Problem, theta_best: np.ndarray, jdata) -> np.nd
     full = np.asarray(lk.full_vector(problem, jnp.asarray(theta_best)))
     free_idx = [problem.names.index(n) for n in problem.free]
     fixed_idx = [i for i in range(len(problem.names)) if i not in free_idx]
-    base = [np.asarray(p) for p in lk.predict(problem, jnp.asarray(theta_best), jdata)]
-    keep = [0]
+    candidates, thetas = [], [np.array(theta_best, float)]
     for g in range(1, maps.shape[0]):
         image = maps[g] @ full
         if fixed_idx and not np.allclose(image[fixed_idx], full[fixed_idx], rtol=1e-9, atol=1e-12):
             continue
         theta = np.array(theta_best, float)
         theta[: problem.n_free] = image[free_idx]
-        pred = [np.asarray(p) for p in lk.predict(problem, jnp.asarray(theta), jdata)]
-        if all(np.allclose(a, b, rtol=1e-6, atol=0) for a, b in zip(pred, base)):
-            keep.append(g)
+        candidates.append(g)
+        thetas.append(theta)
+    if not candidates:
+        return maps[:1]
+    # every image in one jitted call (in fixed chunks: one compilation)
+    preds = in_batches(lambda t: lk.predict_batch(problem, t, jdata), np.stack(thetas), PREDICT_CHUNK)
+    keep = [0] + [g for k, g in enumerate(candidates, start=1)
+                  if all(np.allclose(p[k], p[0], rtol=1e-6, atol=0) for p in preds)]
     return maps[keep]
 
 

@@ -117,17 +117,12 @@ def _sampler_diagnostics(posterior, folded) -> dict:
             "log_evidence": posterior.log_evidence, "final_unique_fraction": unique}
 
 
-@functools.partial(jax.jit, static_argnames=("problem",))
-def _predict_batch(problem, thetas, jdata):
-    return jax.lax.map(lambda t: lk.predict(problem, t, jdata), thetas)
-
-
 def predictions(problem: lk.Problem, data, thetas: np.ndarray, chunk: int = 16) -> list[np.ndarray]:
     """Per curve (len(thetas), n) model values (jitted, in fixed chunks)."""
     thetas = np.asarray(thetas, float).reshape(-1, problem.n_theta)
     with jax.enable_x64(True):
         jdata = lk.to_jax(data)
-        return in_batches(lambda t: _predict_batch(problem, t, jdata), thetas, chunk)
+        return in_batches(lambda t: lk.predict_batch(problem, t, jdata), thetas, chunk)
 
 
 def _x(info, d):

@@ -1,5 +1,6 @@
 """Physics core: ions, Stevens operators, Hamiltonians, susceptibilities (no ML dependencies)."""
 
+from lfjax.physics._host_eigh import disabled as without_host_threads
 from lfjax.physics.equivalents import canonical as canonical
 from lfjax.physics.equivalents import equivalents as equivalents
 from lfjax.physics.error_model import apply_errors as apply_errors

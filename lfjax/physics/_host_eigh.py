@@ -12,8 +12,8 @@ Python threads, one per core, through `jax.pure_callback`: CPU/wall 1.9-2.0.
   with H built and A_d's diagonal summed along its bands inside the threads: the forward pass of
   M(H), where the eigenvectors themselves are never needed outside.
 
-Both are used only where `active()` says so: the default backend is the CPU and no function is
-being exported (`jax.export` cannot serialise a host callback; `disabled()` is entered around
+Both are used only where `active()` says so: the default backend is the CPU, the batch has at
+least `MIN_MATRICES` matrices, and no function is being exported (`jax.export` cannot serialise a host callback; `disabled()` is entered around
 exports). The choice is made when a function is traced, so a jitted function keeps the one it
 was first traced with. Nothing is differentiated through them; the callers carry their own JVPs
 (`_spectral`). A matrix with a non-finite entry, or one LAPACK cannot diagonalise, gives NaN
@@ -37,6 +37,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+#: Smallest batch (matrices per call) sent to the host threads. XLA's persistent compilation cache
+#: skips every function with a host callback, so small batches (one start of a fit, a few curves)
+#: keep jaxlib's eigh: compiled once per machine, where the host path would be recompiled in every
+#: process (simulated er3_axial chi T + M(H) set, `lfjax infer` with a warm cache: 30 s against
+#: 40 s with every eigensolver on the host). Large batches (prior or importance draws, benchmarks)
+#: gain the second core.
+MIN_MATRICES = 8192
 #: Matrices per task below which a batch is not split (thread hand-off costs ~10 us).
 MIN_TASK = 32
 #: Tasks per thread: more than one evens out threads slowed by other work.
@@ -55,14 +62,21 @@ def n_threads() -> int:
         return max(1, min(32, os.cpu_count() or 1))
 
 
-def active() -> bool:
-    """True where traced functions send their eigensolvers here (CPU backend, not exporting)."""
-    return not _DISABLED.get() and jax.default_backend() == "cpu"
+def active(n_matrices: int | None = None) -> bool:
+    """True where traced functions send their eigensolvers here: CPU backend, not exporting, not
+    switched off with LFJAX_HOST_EIGH=0, and (where given) a batch of at least `MIN_MATRICES`."""
+    if _DISABLED.get() or os.environ.get("LFJAX_HOST_EIGH", "1") == "0":
+        return False
+    if n_matrices is not None and n_matrices < MIN_MATRICES:
+        return False
+    return jax.default_backend() == "cpu"
 
 
 @contextlib.contextmanager
 def disabled():
-    """Functions traced inside use `jnp.linalg.eigh` (for `jax.export`, or to compare)."""
+    """Functions traced inside use `jnp.linalg.eigh`: for `jax.export`, to compare, and for short
+    runs that read their compiled functions from the persistent cache (`lfjax infer`).
+    Public as `lfjax.physics.without_host_threads`."""
     token = _DISABLED.set(True)
     try:
         yield
@@ -175,7 +189,7 @@ def _eigh_host(h, dtype):
 
 def eigh(h):
     """Levels (..., N) ascending and eigenvectors (..., N, N) of Hermitian h (..., N, N)."""
-    if not active():
+    if not active(int(np.prod(h.shape[:-2]))):
         return jnp.linalg.eigh(h)
     real = jnp.finfo(h.dtype).dtype
     shapes = (_wire(h.shape[:-1], real), _wire(h.shape, h.dtype))
@@ -240,7 +254,7 @@ def zeeman_levels_diag(h0, scale, ops: np.ndarray, bands: tuple[int, ...]):
       bands: offsets of those diagonals (`_spectral.static_bands`).
 
     Returns:
-      levels, diag: (M, S..., D, N) each, levels ascending. Call only where `active()`.
+      levels, diag: (M, S..., D, N) each, levels ascending. Call only where `active(scale.size)`.
     """
     ops = np.asarray(ops)
     bvals = band_values(ops, bands)
