@@ -68,7 +68,7 @@ def infer(
 
     # the saved solvers compile in 0.1-0.5 s each: keep those in the persistent cache too
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_CACHED_COMPILE_S)
-    from lfjax.inference.exported import default_folder, export_cache
+    from lfjax.engines.exported import default_folder, export_cache
     from lfjax.physics import without_host_threads
 
     # saved solvers: later runs skip tracing them; jaxlib's eigensolvers: functions with host

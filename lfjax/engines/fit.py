@@ -42,6 +42,7 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
+from lfjax.engines import exported
 from lfjax.engines import likelihood as lk
 from lfjax.engines._batches import in_batches
 from lfjax.physics.blocks import is_axial
@@ -213,7 +214,7 @@ def _box_maps(problem, center, scale):
 
 
 @functools.partial(jax.jit, static_argnames=("problem", "max_steps", "rtol", "profiled"))
-def _solve_batch(problem, theta0, data, sigmas, max_steps=MAX_STEPS, rtol=1e-8, profiled=False):
+def _solve_batch(problem, max_steps, rtol, profiled, theta0, data, sigmas):
     """LM from each row of theta0 (BATCH, n_theta): (theta (BATCH, n_theta), ok (BATCH,), steps (BATCH,)).
 
     `profiled`: the runs move the ligand field (and lambda) only; (chi_dia, f_m) are profiled at
@@ -264,7 +265,7 @@ def solve(problem: lk.Problem, theta0: np.ndarray, data, sigmas, tolerance=FINAL
     rtol, max_steps = tolerance
     t0 = time.perf_counter()
     theta, ok, steps = in_batches(
-        lambda t: _solve_batch(problem, t, data, sigmas, max_steps=max_steps, rtol=rtol, profiled=profiled),
+        lambda t: exported.call("fit.solve", _solve_batch, (problem, max_steps, rtol, profiled), t, data, sigmas),
         theta0, batch_size(len(theta0)))
     if say is not None:
         say(f"  {len(theta)} LM runs on {problem.n_points} points: median {np.median(steps):.0f} steps "
@@ -274,7 +275,8 @@ def solve(problem: lk.Problem, theta0: np.ndarray, data, sigmas, tolerance=FINAL
 
 def diagnose(problem: lk.Problem, theta: np.ndarray, data, sigmas):
     """(objective (n,), rss per curve (n, n_curves), Jacobian (n, N + p, n_theta))."""
-    return tuple(in_batches(lambda t: _diagnose(problem, t, data, sigmas), theta, batch_size(len(theta))))
+    return tuple(in_batches(lambda t: exported.call("fit.diagnose", _diagnose, (problem,), t, data, sigmas), theta,
+                            batch_size(len(theta))))
 
 
 def initial_sigmas(problem: lk.Problem, initial_noise: float) -> np.ndarray:
@@ -349,7 +351,9 @@ def _objective_batch(problem, theta, data, sigmas):
 
 def objective(problem: lk.Problem, theta: np.ndarray, jdata, sigmas) -> np.ndarray:
     """(n,) objective of each row of theta (float64, inside `jax.enable_x64`)."""
-    return in_batches(lambda t: (_objective_batch(problem, t, jdata, jnp.asarray(sigmas)),), theta, BATCH)[0]
+    sig = jnp.asarray(sigmas)
+    return in_batches(lambda t: (exported.call("fit.objective", _objective_batch, (problem,), t, jdata, sig),), theta,
+                      BATCH)[0]
 
 
 def _passes(problem, jdata, starts, sigmas, estimated, noise_passes, tolerance, say=None, keep_best=None,

@@ -37,6 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import gammaln, logsumexp
 
+from lfjax.engines import exported
 from lfjax.engines import likelihood as lk
 from lfjax.engines._batches import in_batches
 from lfjax.engines.mixture import safe_cholesky
@@ -182,7 +183,8 @@ def _log_target(problem, theta, data):
 
 def log_target(problem: lk.Problem, theta: np.ndarray, jdata, progress=None) -> tuple[np.ndarray, np.ndarray]:
     """(log L (n,), log prior (n,)) in fixed chunks of `CHUNK` (one compilation, bounded memory)."""
-    ll, lp = in_batches(lambda t: _log_target(problem, t, jdata), theta, CHUNK, progress)
+    ll, lp = in_batches(lambda t: exported.call("importance.log_target", _log_target, (problem,), t, jdata), theta,
+                        CHUNK, progress)
     return ll, lp
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from lfjax.engines import exported
 from lfjax.engines import likelihood as lk
 from lfjax.engines._batches import in_batches
 
@@ -49,7 +50,8 @@ def likelihood_maps(problem: lk.Problem, theta_best: np.ndarray, jdata) -> np.nd
     if not candidates:
         return maps[:1]
     # every image in one jitted call (in fixed chunks: one compilation)
-    preds = in_batches(lambda t: lk.predict_batch(problem, t, jdata), np.stack(thetas), PREDICT_CHUNK)
+    preds = in_batches(lambda t: exported.call("likelihood.predict", lk.predict_batch, (problem,), t, jdata),
+                       np.stack(thetas), PREDICT_CHUNK)
     keep = [0] + [g for k, g in enumerate(candidates, start=1)
                   if all(np.allclose(p[k], p[0], rtol=1e-6, atol=0) for p in preds)]
     return maps[keep]

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lfjax.engines import exported
 from lfjax.engines import likelihood as lk
 
 MAX_ITER = 10
@@ -42,7 +43,7 @@ def _residual_parts(problem, theta, jdata):
 
 
 def _log_post(problem, theta, jdata) -> float:
-    return float(_log_post_one(problem, jnp.asarray(theta), jdata))
+    return float(exported.call("posterior_mode.log_post", _log_post_one, (problem,), jnp.asarray(theta), jdata))
 
 
 def newton_system(problem, theta, jdata):
@@ -52,7 +53,7 @@ def newton_system(problem, theta, jdata):
     ones = jnp.ones(len(problem.curves))
     _, _, jac = ef.diagnose(problem, np.asarray(theta)[None], jdata, ones)  # sigma_c = 1: d r / d theta
     jac = jac[0] * problem.theta_scale()[None, :]
-    rel, prior = _residual_parts(problem, jnp.asarray(theta), jdata)
+    rel, prior = exported.call("posterior_mode.residuals", _residual_parts, (problem,), jnp.asarray(theta), jdata)
     rel, prior = [np.asarray(r) for r in rel], np.asarray(prior)
     jp = jac[sum(c.n for c in problem.curves):]
     g, h_gn, rank_one = jp.T @ prior, jp.T @ jp, np.zeros_like(jp.T @ jp)

@@ -18,6 +18,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from lfjax.engines import exported
 from lfjax.engines import likelihood as lk
 from lfjax.engines._batches import in_batches
 from lfjax.io.atomic import write_files
@@ -122,7 +123,8 @@ def predictions(problem: lk.Problem, data, thetas: np.ndarray, chunk: int = 16) 
     thetas = np.asarray(thetas, float).reshape(-1, problem.n_theta)
     with jax.enable_x64(True):
         jdata = lk.to_jax(data)
-        return in_batches(lambda t: lk.predict_batch(problem, t, jdata), thetas, chunk)
+        return in_batches(lambda t: exported.call("likelihood.predict", lk.predict_batch, (problem,), t, jdata),
+                          thetas, chunk)
 
 
 def _x(info, d):

@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lfjax.engines import exported
 from lfjax.engines import likelihood as lk
 from lfjax.errors import ConfigError, ModelMismatchError
 from lfjax.inference import proposal as prop
@@ -130,7 +131,8 @@ def _log_target(problem, theta, data) -> np.ndarray:
     n = theta.shape[0]
     pad = (-n) % LOG_TARGET_BATCH
     padded = np.concatenate([theta, np.repeat(theta[:1], pad, axis=0)]) if pad else theta
-    out = [np.asarray(_log_target_batch(problem, jnp.asarray(padded[i:i + LOG_TARGET_BATCH]), data))
+    out = [np.asarray(exported.call("infer.log_target", _log_target_batch, (problem,),
+                                    jnp.asarray(padded[i:i + LOG_TARGET_BATCH]), data))
            for i in range(0, padded.shape[0], LOG_TARGET_BATCH)]
     return np.concatenate(out)[:n]
 

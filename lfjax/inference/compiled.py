@@ -7,7 +7,7 @@ switching it themselves. Nothing flips the global flag.
 
 Compilation: every jitted hot path is a module-level function whose Python body calls
 `count_trace(name)`, so tests can check that repeated calls on same-shaped data trace once.
-The refinement and grid solvers are called through `inference.exported.call`: inside
+The refinement and grid solvers are called through `engines.exported.call`: inside
 `exported.export_cache(folder)` (as `lfjax infer` runs) they are saved as `jax.export` modules
 and later runs read them instead of tracing (no `count_trace` then).
 """

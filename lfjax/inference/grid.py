@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lfjax.errors import ConfigError
-from lfjax.inference import exported
+from lfjax.engines import exported
 from lfjax.inference.compiled import count_trace, require_x64
 from lfjax.inference.likelihood import NoiseModel, linear_fit
 from lfjax.physics import chi_t_powder_de
@@ -32,7 +32,7 @@ CHUNK = 2048
 @functools.partial(jax.jit, static_argnames="ion")
 def _de_curves(ion: Ion, d, e, temps):
     """(CHUNK,) D, E in K -> (CHUNK, n_T) zero-field powder chi T (float64); traced once per ion and shape
-    (never where a saved export serves it, `inference.exported`)."""
+    (never where a saved export serves it, `engines.exported`)."""
     count_trace("grid.de_curves")
     return chi_t_powder_de(ion, d, e, temps, dtype=jnp.float64)
 

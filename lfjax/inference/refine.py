@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lfjax.errors import ParameterError, ReaderError, UserInputError
-from lfjax.inference import exported
+from lfjax.engines import exported
 from lfjax.inference.compiled import count_trace, require_x64
 from lfjax.inference.likelihood import log_likelihood_from_rss
 from lfjax.inference.problem import LINEAR_NAMES as LINEAR_NAMES
@@ -71,7 +71,7 @@ def batched_solve(problem: Problem, mode: CurveModel, max_steps: int, starts, da
     """Vmapped LM: starts (m, k) scaled, `data` with scale (m, n) -> theta (m, k).
 
     Jitted with static (problem, mode, max_steps): traced once per shape, or never where a saved
-    export serves it (`inference.exported`).
+    export serves it (`engines.exported`).
     """
     return exported.call(f"refine.solve.{mode.value}", _solve, (problem, mode, max_steps), starts, data)
 

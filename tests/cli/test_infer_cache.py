@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lfjax.cli.main import app
-from lfjax.inference import exported
+from lfjax.engines import exported
 from lfjax.io.writers import write_qd_dat
 from lfjax.physics import chi_t_powder, ion
 

@@ -37,7 +37,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from lfjax.inference.compiled import x64_enabled
 from lfjax.physics import _host_eigh
 
 LOG = logging.getLogger("lfjax")
@@ -54,6 +53,11 @@ _FOLDER: contextvars.ContextVar[Path | None] = contextvars.ContextVar("lfjax_exp
 _LOADED: dict[tuple[str, str], Callable] = {}
 #: Unreadable files are reported once per process (then rebuilt silently).
 _WARNED: list[bool] = [False]
+
+
+def x64_enabled() -> bool:
+    """True inside `jax.enable_x64(True)` (or with the global flag on)."""
+    return jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
 
 
 def default_folder() -> Path:

@@ -1,4 +1,4 @@
-"""Saved `jax.export` solvers (`inference.exported`): identical numbers, no tracing when loaded,
+"""Saved `jax.export` solvers (`engines.exported`): identical numbers, no tracing when loaded,
 and unreadable or stale files rebuilt instead of failing."""
 
 import logging
@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lfjax.inference import exported
+from lfjax.engines import exported
 from lfjax.inference.compiled import TRACES
 from lfjax.inference.grid import _de_curves, de_curves
 from lfjax.inference.refine import (
@@ -188,3 +188,31 @@ def test_saving_prunes_files_unused_for_a_month(tmp_path, x64):
         de_curves(ER, TEMPS, _grid_points())
     assert not old.exists() and recent.exists() and keep.exists()
     assert len(_files(tmp_path)) == 2  # the recent one and the new export
+
+
+def test_engine_solvers_are_saved_and_served_with_the_same_numbers(tmp_path, x64):
+    # the global fit's objective and the set likelihood's predictions, as `lfjax infer` runs them
+    from _sim import simulate_curves
+
+    from lfjax.engines import fit
+    from lfjax.engines import likelihood as lk
+    from lfjax.engines.report import predictions
+    from lfjax.spec import model_spec
+
+    curves = simulate_curves(ER, {"B20": -0.6, "B40": 0.003, "B60": -2e-5}, n_t=10, n_h=5)
+    problem, data = lk.build(curves, model_spec(ER, preset="axial"))
+    jdata = lk.to_jax(data)
+    theta = np.asarray(lk.draw_prior(problem, jax.random.key(3), 20))
+    sigmas = np.array([0.003, 0.01])
+    plain = fit.objective(problem, theta, jdata, sigmas), predictions(problem, data, theta[:3])
+    with exported.export_cache(tmp_path):
+        saved = fit.objective(problem, theta, jdata, sigmas), predictions(problem, data, theta[:3])
+    assert {p.name.split("-")[0] for p in _files(tmp_path)} == {"fit.objective", "likelihood.predict"}
+    exported.forget()
+    with exported.export_cache(tmp_path):
+        loaded = fit.objective(problem, theta, jdata, sigmas), predictions(problem, data, theta[:3])
+    for other in (saved, loaded):
+        np.testing.assert_array_equal(plain[0], other[0])
+        for a, b in zip(plain[1], other[1]):
+            np.testing.assert_array_equal(a, b)
+    assert np.all(np.isfinite(plain[0])) and plain[1][1].shape == (3, 5)
