@@ -12,10 +12,12 @@ Python threads, one per core, through `jax.pure_callback`: CPU/wall 1.9-2.0.
   with H built and A_d's diagonal summed along its bands inside the threads: the forward pass of
   M(H), where the eigenvectors themselves are never needed outside.
 
-Both are used only where `active()` says so: the default backend is the CPU, the batch has at
-least `MIN_MATRICES` matrices, and no function is being exported (`jax.export` cannot serialise a host callback; `disabled()` is entered around
-exports). The choice is made when a function is traced, so a jitted function keeps the one it
-was first traced with. Nothing is differentiated through them; the callers carry their own JVPs
+Both are used only where `active()` says so: the default backend is the CPU and no function is
+being exported (`jax.export` cannot serialise a host callback; `disabled()` is entered around
+exports), and not where the persistent compilation cache matters more than the second core:
+XLA's cache skips every function with a host callback, so `lfjax infer` traces inside
+`disabled()`. The choice is made when a function is traced, so a jitted function keeps the one
+it was first traced with. Nothing is differentiated through them; the callers carry their own JVPs
 (`_spectral`). A matrix with a non-finite entry, or one LAPACK cannot diagonalise, gives NaN
 levels and vectors, as jaxlib's eigh does.
 
@@ -37,13 +39,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-#: Smallest batch (matrices per call) sent to the host threads. XLA's persistent compilation cache
-#: skips every function with a host callback, so small batches (one start of a fit, a few curves)
-#: keep jaxlib's eigh: compiled once per machine, where the host path would be recompiled in every
-#: process (simulated er3_axial chi T + M(H) set, `lfjax infer` with a warm cache: 30 s against
-#: 40 s with every eigensolver on the host). Large batches (prior or importance draws, benchmarks)
-#: gain the second core.
-MIN_MATRICES = 8192
 #: Matrices per task below which a batch is not split (thread hand-off costs ~10 us).
 MIN_TASK = 32
 #: Tasks per thread: more than one evens out threads slowed by other work.
@@ -62,12 +57,14 @@ def n_threads() -> int:
         return max(1, min(32, os.cpu_count() or 1))
 
 
-def active(n_matrices: int | None = None) -> bool:
+def active() -> bool:
     """True where traced functions send their eigensolvers here: CPU backend, not exporting, not
-    switched off with LFJAX_HOST_EIGH=0, and (where given) a batch of at least `MIN_MATRICES`."""
+    inside `disabled()`, not switched off with LFJAX_HOST_EIGH=0.
+
+    There is no lower bound on the batch: under `vmap` (the SMC's particle batches, Jacobians)
+    the traced shape is one item's, while the callback receives the whole batch.
+    """
     if _DISABLED.get() or os.environ.get("LFJAX_HOST_EIGH", "1") == "0":
-        return False
-    if n_matrices is not None and n_matrices < MIN_MATRICES:
         return False
     return jax.default_backend() == "cpu"
 
@@ -189,7 +186,7 @@ def _eigh_host(h, dtype):
 
 def eigh(h):
     """Levels (..., N) ascending and eigenvectors (..., N, N) of Hermitian h (..., N, N)."""
-    if not active(int(np.prod(h.shape[:-2]))):
+    if not active():
         return jnp.linalg.eigh(h)
     real = jnp.finfo(h.dtype).dtype
     shapes = (_wire(h.shape[:-1], real), _wire(h.shape, h.dtype))
@@ -254,7 +251,7 @@ def zeeman_levels_diag(h0, scale, ops: np.ndarray, bands: tuple[int, ...]):
       bands: offsets of those diagonals (`_spectral.static_bands`).
 
     Returns:
-      levels, diag: (M, S..., D, N) each, levels ascending. Call only where `active(scale.size)`.
+      levels, diag: (M, S..., D, N) each, levels ascending. Call only where `active()`.
     """
     ops = np.asarray(ops)
     bvals = band_values(ops, bands)

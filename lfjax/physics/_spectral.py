@@ -247,7 +247,7 @@ def zeeman_thermal_mean(h0, scale, ops: np.ndarray, beta):
         h = h0[:, None, None] + scale[..., None, None] * jnp.asarray(ops, h0.dtype)
         return _thermal_mean(h, ops[:, None], beta[:, None, None], bands)[..., 0, 0]
 
-    if bands is None or not _host_eigh.active(int(np.prod(scale.shape))):
+    if bands is None or not _host_eigh.active():
         return dense(h0, scale, beta)
 
     @jax.custom_jvp

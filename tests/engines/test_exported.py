@@ -197,6 +197,7 @@ def test_engine_solvers_are_saved_and_served_with_the_same_numbers(tmp_path, x64
     from lfjax.engines import fit
     from lfjax.engines import likelihood as lk
     from lfjax.engines.report import predictions
+    from lfjax.physics import without_host_threads
     from lfjax.spec import model_spec
 
     curves = simulate_curves(ER, {"B20": -0.6, "B40": 0.003, "B60": -2e-5}, n_t=10, n_h=5)
@@ -204,7 +205,9 @@ def test_engine_solvers_are_saved_and_served_with_the_same_numbers(tmp_path, x64
     jdata = lk.to_jax(data)
     theta = np.asarray(lk.draw_prior(problem, jax.random.key(3), 20))
     sigmas = np.array([0.003, 0.01])
-    plain = fit.objective(problem, theta, jdata, sigmas), predictions(problem, data, theta[:3])
+    # exports are traced with jaxlib's eigh; the plain jitted functions too here (their first trace)
+    with without_host_threads():
+        plain = fit.objective(problem, theta, jdata, sigmas), predictions(problem, data, theta[:3])
     with exported.export_cache(tmp_path):
         saved = fit.objective(problem, theta, jdata, sigmas), predictions(problem, data, theta[:3])
     assert {p.name.split("-")[0] for p in _files(tmp_path)} == {"fit.objective", "likelihood.predict"}
