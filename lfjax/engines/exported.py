@@ -14,8 +14,10 @@ solver libraries, and the contents of every lfjax source file, so a changed lfja
 reads an old file. A file that is unreadable, truncated, from another key or whose avals disagree
 is ignored (one log line per process, logger `lfjax`) and replaced by a fresh export; where exporting is
 impossible (no `flatbuffers`, an unexportable op) the plain jitted function runs. Outside
-`export_cache`, or with folder None, `call` is exactly the jitted function. An exported function
-computes the same StableHLO as the traced one, so results are bit-identical (tested).
+`export_cache`, or with folder None, `call` is exactly the jitted function. Exports are traced
+with jaxlib's eigensolvers (`physics._host_eigh.disabled`: host callbacks cannot be serialised),
+so an exported function computes the same StableHLO as the jitted one traced that way: results
+are bit-identical to it (tested), and equal to the host-thread path to rounding.
 """
 
 from __future__ import annotations

@@ -137,8 +137,7 @@ def jacobian_mode(problem: lk.Problem) -> str:
     whose JVP is cheap: forward mode there is ~5x faster than central differences (simulated
     er3_axial chi T + M(H) set: 8 LM runs of 40 steps 1.5 s against 7.7 s)."""
     zero_field = any(c.kind == "chi" and c.field_oe == 0.0 for c in problem.curves)
-    stevens = all(n.startswith("B") for n in problem.names)  # (D, E) go through B20, B22: not axial
-    return "fd" if zero_field and not (stevens and is_axial(problem.names)) else "forward"
+    return "fd" if zero_field and not is_axial(problem.spec.stevens_names) else "forward"
 
 
 def _residual_fn(problem):

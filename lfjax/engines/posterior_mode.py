@@ -30,12 +30,6 @@ DAMPING = (0.0, 1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)
 
 
 @functools.partial(jax.jit, static_argnames=("problem",))
-def _log_post_one(problem, theta, jdata):
-    prior = lk.log_prior(problem, theta)
-    return jnp.where(jnp.isfinite(prior), lk.log_likelihood(problem, theta, jdata), -jnp.inf) + prior
-
-
-@functools.partial(jax.jit, static_argnames=("problem",))
 def _residual_parts(problem, theta, jdata):
     """Per-curve relative residuals and the nuisance prior residuals at one theta (jitted: the
     eager calls cost ~0.1 s each, and polish makes dozens)."""
@@ -43,7 +37,11 @@ def _residual_parts(problem, theta, jdata):
 
 
 def _log_post(problem, theta, jdata) -> float:
-    return float(exported.call("posterior_mode.log_post", _log_post_one, (problem,), jnp.asarray(theta), jdata))
+    from lfjax.engines import importance
+
+    # one row, not `importance.log_target`'s chunks of CHUNK rows
+    ll, lp = exported.call("importance.log_target", importance._log_target, (problem,), jnp.asarray(theta)[None], jdata)
+    return float(ll[0] + lp[0])
 
 
 def newton_system(problem, theta, jdata):

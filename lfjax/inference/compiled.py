@@ -18,7 +18,8 @@ import collections
 import functools
 
 import jax
-import jax.numpy as jnp
+
+from lfjax.engines.exported import x64_enabled as x64_enabled
 
 #: Python traces per jitted function name (incremented while tracing, never at run time).
 TRACES: collections.Counter[str] = collections.Counter()
@@ -27,11 +28,6 @@ TRACES: collections.Counter[str] = collections.Counter()
 def count_trace(name: str) -> None:
     """Records one trace of `name` (call it in the body of a jitted function)."""
     TRACES[name] += 1
-
-
-def x64_enabled() -> bool:
-    """True inside `jax.enable_x64(True)` (or with the global flag on)."""
-    return jax.dtypes.canonicalize_dtype(jnp.float64) == jnp.float64
 
 
 def require_x64(what: str) -> None:

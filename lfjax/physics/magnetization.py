@@ -36,6 +36,7 @@ from lfjax.physics.hamiltonian import hamiltonian, is_real, stevens_params
 from lfjax.physics.ions import Ion
 from lfjax.physics.operators import parse_stevens_name, spin_matrices
 from lfjax.physics.sphere import field_symmetry, powder_quadrature
+from lfjax.physics.susceptibility import chi_axes
 
 #: Hamiltonian-sized temporaries per (point, direction) that a chunk's memory estimate counts. The
 #: forward pass holds about 1.4 (H, its eigenvectors, fused elementwise work; peak RSS of 256 D3d
@@ -242,13 +243,9 @@ def _chi_zero_field(ion, params, temps, direction, mean_field, dtype, n_theta, n
     """chi (emu/mol) at H = 0 along `direction` (powder: averaged), shape S + (n_points,)."""
     names, _ = stevens_params(params)
     if direction == "powder" and _static_zero(mean_field):
-        from lfjax.physics.susceptibility import chi_axes
-
         return jnp.mean(chi_axes(ion, params, temps, dtype=dtype), axis=-1)
     dirs, weights = directions(direction, names, n_theta, n_phi)
     if is_axial(names):  # principal axes x, y, z, values from the diagonal path (no eigensolver)
-        from lfjax.physics.susceptibility import chi_axes
-
         axes = chi_axes(ion, params, temps, dtype=dtype)  # S + (n_T, 3)
         chi_b = jnp.einsum("da,...a->...d", jnp.asarray(dirs**2, axes.dtype), axes)
     else:
