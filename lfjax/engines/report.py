@@ -203,7 +203,10 @@ def corner_figure(names, samples):
                 ax.set_xlabel(names[j], fontsize=7)
             if j == 0 and i > 0:
                 ax.set_ylabel(names[i], fontsize=7)
-            ax.tick_params(labelsize=5)
+            # tick labels on the outer panels only: a row shares its y variable with the first
+            # column, a column its x variable with the last row, and inner labels ("0.9875")
+            # spilled into the neighbouring panels
+            ax.tick_params(labelsize=5, labelleft=j == 0 and i > 0, labelbottom=i == d - 1)
             ax.ticklabel_format(useOffset=False, style="plain")
             ax.locator_params(nbins=4)  # few ticks: narrow posteriors have long tick labels
     return fig

@@ -29,4 +29,10 @@ def test_corner_labels_carry_the_power_of_ten_and_no_offset_text():
     assert [ax.get_xlabel() for ax in bottom] == ["B20", "B60 (1e-5)", "f_m"]
     assert all(ax.xaxis.get_offset_text().get_text() == "" for ax in fig.axes)
     assert all(ax.yaxis.get_offset_text().get_text() == "" for ax in fig.axes)
+    grid = np.array(fig.axes).reshape(3, 3)
+    for i in range(3):
+        for j in range(i + 1):  # outer panels only carry tick labels: none spill into a neighbour
+            shown_y = any(t.get_visible() and t.get_text() for t in grid[i, j].get_yticklabels())
+            shown_x = any(t.get_visible() and t.get_text() for t in grid[i, j].get_xticklabels())
+            assert shown_y == (j == 0 and i > 0) and shown_x == (i == 2), (i, j)
     plt.close(fig)
