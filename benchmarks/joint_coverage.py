@@ -19,7 +19,10 @@ def main():
     parser.add_argument("--ion", default="Er3+")
     parser.add_argument("--sets", type=int, default=50, help="simulated measurement sets")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--draws", type=int, default=1000, help="importance draws per round")
+    parser.add_argument("--sampler", choices=("importance", "smc"), default="importance",
+                        help="posterior: importance sampling around the fit's optima, or SMC seeded by them")
+    parser.add_argument("--draws", type=int, default=1000, help="importance draws per round (SMC: particles)")
+    parser.add_argument("--mcmc", type=int, default=5, help="SMC: Metropolis steps per tempering step")
     parser.add_argument("--rounds", type=int, default=3, help="importance rounds at most")
     parser.add_argument("--starts", type=int, default=16, help="fit starts")
     parser.add_argument("--noise", choices=("integrated", "known"), default="integrated",
@@ -37,7 +40,8 @@ def main():
     report = run(args.preset, args.sets, args.seed, args.draws, args.starts, args.noise, ion=args.ion,
                  truth_box=args.truth_box, noise_range=tuple(args.noise_range), max_rounds=args.rounds,
                  n_temps=args.temps, n_fields=args.fields, explore_points=args.explore_points,
-                 max_wall_s=args.max_wall_s, out=args.out, resume=args.resume, log=lambda m: print(m, flush=True))
+                 max_wall_s=args.max_wall_s, out=args.out, resume=args.resume, log=lambda m: print(m, flush=True),
+                 sampler=args.sampler, n_mcmc=args.mcmc)
     print(f"{report['n_sets_done']} sets: fit no worse than truth {report['fit_no_worse_than_truth']:.2f}, "
           f"coverage90 {report['coverage90']:.2f} +- {report['coverage90_se']:.2f}, "
           f"coverage50 {report['coverage50']:.2f} +- {report['coverage50_se']:.2f}, "

@@ -12,7 +12,9 @@ For each of `n_sets` simulated measurement sets of one sample (Er3+ by default):
 3. Fit (`fit.run_fit`): the best objective is compared with the truth's objective at the fit's
    noise levels, sum(weighted_residuals(truth)^2); the fit is "no worse than the truth" when
    best <= truth + 1e-6.
-4. Posterior (`importance.run_importance`) and a highest-posterior-density check: the truth's log
+4. Posterior (`sampler` "importance": `importance.run_importance` around the fit's optima;
+   "smc": tempered SMC from a density around the fit's optima and the prior,
+   `sample.run_sample_seeded`, the fit being `sample.seeding_fit`) and a highest-posterior-density check: the truth's log
    posterior (log likelihood + log prior, `importance.log_target`) against the 10 % and 50 %
    quantiles of the log posterior of the (equally weighted) posterior draws: the truth lies in the
    90 % (50 %) HPD region when it is at or above that quantile. Over many sets, a calibrated
@@ -41,6 +43,7 @@ from lfjax.constants import NA_MUB_EMU_PER_MOL
 from lfjax.engines import fit as ef
 from lfjax.engines import importance
 from lfjax.engines import likelihood as lk
+from lfjax.engines import sample as es
 from lfjax.io.curves import Curve
 from lfjax.physics import chi as chi_fn
 from lfjax.physics import magnetization
@@ -104,8 +107,11 @@ def hpd_flags(truth_logpost: float, sample_logpost: np.ndarray) -> tuple[bool, b
 
 def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_range, noise_mode: str,
             n_starts: int, n_draws: int, max_rounds: int, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS,
-            explore_points: int | None = 25) -> dict:
-    """Simulate, fit and sample one set; the per-set record of the report."""
+            explore_points: int | None = 25, sampler: str = "importance", n_mcmc: int = 5) -> dict:
+    """Simulate, fit and sample one set; the per-set record of the report.
+
+    With sampler "smc", `n_draws` is the number of particles and `n_mcmc` the Metropolis steps per
+    tempering step."""
     t0 = time.perf_counter()
     rng = np.random.default_rng([seed, index])
     lf, chi_dia, f_m = draw_truth(spec, rng, truth_box)
@@ -113,7 +119,10 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
     curves = simulate_set(spec, lf, chi_dia, f_m, noise, rng, noise_mode, n_temps, n_fields)
     problem, data = lk.build(curves, spec)
     truth = np.concatenate([lf, [chi_dia, f_m]])
-    result = ef.run_fit(problem, data, n_starts=n_starts, seed=seed + index, explore_points=explore_points)
+    if sampler == "smc":
+        result = es.seeding_fit(problem, data, n_starts, seed=seed + index)
+    else:
+        result = ef.run_fit(problem, data, n_starts=n_starts, seed=seed + index, explore_points=explore_points)
     t_fit = time.perf_counter() - t0
     with jax.enable_x64(True):
         jdata = lk.to_jax(data)
@@ -135,8 +144,11 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
         "fit_s": t_fit,
     }
     try:
-        post = importance.run_importance(problem, data, result, n_draws=n_draws, max_rounds=max_rounds,
-                                         seed=seed + index)
+        if sampler == "smc":
+            post = es.run_sample_seeded(problem, data, result, n_particles=n_draws, n_mcmc=n_mcmc, seed=seed + index)
+        else:
+            post = importance.run_importance(problem, data, result, n_draws=n_draws, max_rounds=max_rounds,
+                                             seed=seed + index)
     except RuntimeError as exc:  # e.g. every proposal draw outside the prior box
         rec.update(posterior_error=str(exc), in90=None, in50=None, hpd_rank=None, ess=0.0, ess_fraction=0.0,
                    wall_s=time.perf_counter() - t0)
@@ -145,6 +157,12 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
         ll, lp = importance.log_target(problem, np.vstack([truth[None], post.samples]), jdata)
     logpost = ll + lp
     in90, in50, rank = hpd_flags(float(logpost[0]), logpost[1:])
+    if sampler == "smc":  # ESS: the least of the tempering steps' (each a fraction of the particles)
+        rec.update(ess=float(n_draws * np.min(post.ess)), ess_fraction=float(np.min(post.ess)),
+                   smc_steps=post.n_steps, smc_betas=post.betas.tolist(), smc_ess=post.ess.tolist())
+    else:
+        rec.update(ess=float(post.ess_pooled), ess_fraction=float(post.ess_pooled / (n_draws * len(post.ess))),
+                   ess_rounds=post.ess.tolist(), n_components=post.n_components)
     rec.update({
         "truth_log_likelihood": float(ll[0]),
         "truth_log_prior": float(lp[0]),
@@ -152,13 +170,9 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
         "posterior_logpost_q10": float(np.quantile(logpost[1:], 0.1)),
         "posterior_logpost_q50": float(np.quantile(logpost[1:], 0.5)),
         "hpd_rank": rank,
-        "ess_fraction": float(post.ess_pooled / (n_draws * len(post.ess))),
-        "ess": float(post.ess_pooled),
-        "ess_rounds": post.ess.tolist(),
-        "n_components": post.n_components,
         "in90": in90,
         "in50": in50,
-        "importance_s": post.wall_s,
+        "posterior_s": post.wall_s,
         "wall_s": time.perf_counter() - t0,
     })
     return rec
@@ -226,7 +240,8 @@ def write_json(report: dict, path: str) -> None:
 def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1000, n_starts: int = 16,
         noise: str = "integrated", *, ion: str = "Er3+", truth_box: float = 1.0, noise_range=(0.003, 0.01),
         max_rounds: int = 3, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS, explore_points: int | None = 25,
-        max_wall_s: float | None = None, out: str | None = None, resume: bool = False, log=None) -> dict:
+        max_wall_s: float | None = None, out: str | None = None, resume: bool = False, log=None,
+        sampler: str = "importance", n_mcmc: int = 5) -> dict:
     """The calibration benchmark (see the module docstring); returns the report dict.
 
     Args:
@@ -237,11 +252,14 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
       n_temps, n_fields: points of the chi(T) and M(H) curves.
       explore_points: `fit.run_fit`'s exploration size (a fit on at most this many points per
         curve first, then the best optima on all points); curves no longer than it skip the stage.
+      sampler: "importance" | "smc" (module docstring); n_mcmc: SMC Metropolis steps per tempering step.
       max_wall_s: stop starting new sets after this many seconds (the report says how many ran).
       out: JSON path, rewritten atomically after every set; log: optional callable(str).
       resume: keep the sets of an existing `out` written with the same configuration (apart from
         max_wall_s) and go on from there.
     """
+    if sampler not in ("importance", "smc"):
+        raise ValueError(f"sampler must be 'importance' or 'smc'; got {sampler!r}")
     if noise not in ("integrated", "known"):
         raise ValueError(f"noise must be 'integrated' or 'known'; got {noise!r}")
     say = log or (lambda message: None)
@@ -260,7 +278,7 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
                               f"at {MH_TEMP_K} K, {n_fields} fields in {list(H_RANGE_OE)} Oe; relative noise"),
                    "hpd": "truth in X % HPD when its log posterior >= the (100 - X) % quantile of the draws'",
                    "fit_check": f"best objective <= truth objective at the fit's sigmas + {OBJ_TOL}",
-                   "max_wall_s": max_wall_s},
+                   "max_wall_s": max_wall_s, "sampler": sampler, "n_mcmc": n_mcmc if sampler == "smc" else None},
         "spec": spec.to_dict(),
         "device": f"{jax.devices()[0].platform}: {jax.devices()[0].device_kind}",
         "cpu_count": os.cpu_count(),
@@ -286,7 +304,7 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
             break
         rec = one_set(spec, i, seed, truth_box=truth_box, noise_range=noise_range, noise_mode=noise,
                       n_starts=n_starts, n_draws=n_draws, max_rounds=max_rounds, n_temps=n_temps,
-                      n_fields=n_fields, explore_points=explore_points)
+                      n_fields=n_fields, explore_points=explore_points, sampler=sampler, n_mcmc=n_mcmc)
         report["sets"].append(rec)
         say(f"set {i + 1}/{n_sets}: fit {'ok' if rec['fit_no_worse_than_truth'] else 'WORSE'} "
             f"(best {rec['best_objective']:.2f}, truth {rec['truth_objective']:.2f}), ESS {rec['ess']:.0f}, "

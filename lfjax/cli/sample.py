@@ -5,6 +5,7 @@ likelihood evaluations."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Optional
 
 import typer
@@ -31,6 +32,9 @@ def sample(
     particles: Annotated[int, typer.Option(help="SMC particles.")] = 1000,
     mcmc_steps: Annotated[int, typer.Option(help="Random-walk steps per tempering step.")] = 10,
     route: Annotated[str, typer.Option(help="auto | smc | importance (around the fit's optima).")] = "auto",
+    start: Annotated[str, typer.Option(help="SMC route: temper from the prior, from the global fit's optima (plus "
+                                            "20 % prior), or both (SMC from the prior, then from its draws and "
+                                            "the fit's optima: narrow modes either search misses are kept).")] = "prior",
     budget_min: Annotated[float, typer.Option(help="Time budget (min) that --route auto gives SMC.")] = 10.0,
     draws: Annotated[int, typer.Option(help="Importance route: proposal draws per round.")] = 2000,
     starts: Annotated[Optional[int], typer.Option(help="Importance route: prior-drawn starts of the fit.")] = None,
@@ -55,6 +59,8 @@ def sample(
 
     if route not in ("auto", "smc", "importance"):
         raise UserInputError(f"--route must be auto, smc or importance; got {route!r}")
+    if start not in ("prior", "fit", "both"):
+        raise UserInputError(f"--start must be prior, fit or both; got {start!r}")
     seed = seed if seed is not None else int(opts.get("seed", 0))
     fit_result = None
     if plug_in_noise and any(c.noise is None for c in problem.curves):
@@ -71,7 +77,7 @@ def sample(
         typer.echo(f"route: {route} (SMC estimated at {estimate / 60:.1f} min against a budget of {budget_min:g} min)",
                    err=True)
     if route == "smc":
-        post = run_sample(problem, data, n_particles=particles, n_mcmc=mcmc_steps, seed=seed)
+        post = _smc(problem, data, start, particles, mcmc_steps, starts or int(opts.get("starts", 32)), seed)
     else:
         post = _importance(problem, data, draws, starts or int(opts.get("starts", 32)), seed, fit_result)
     folded = fold_samples(problem, post.samples)
@@ -102,6 +108,24 @@ def sample(
     if out is not None:
         paths = write_sample(post, folded, table, data, out, mset, noise_plug_in=fit_result is not None)
         typer.echo(f"wrote {len(paths)} files to {out} ({post.wall_s:.1f} s)", err=True)
+
+
+def _smc(problem, data, start: str, particles: int, mcmc_steps: int, starts: int, seed: int):
+    from lfjax.engines.sample import run_sample, run_sample_seeded, seeding_fit
+
+    prior_run = None
+    if start in ("prior", "both"):
+        prior_run = run_sample(problem, data, n_particles=particles, n_mcmc=mcmc_steps, seed=seed)
+        if start == "prior":
+            return prior_run
+        typer.echo(f"SMC from the prior: {prior_run.n_steps} steps in {prior_run.wall_s:.0f} s", err=True)
+    fit = seeding_fit(problem, data, starts, seed=seed, progress=lambda message: typer.echo(f"fit: {message}", err=True))
+    typer.echo(f"fit: {len(fit.solutions)} optima within {fit.solutions[0].dlogL - fit.solutions[-1].dlogL:.1f} "
+               f"log-likelihood units seed the SMC ({fit.wall_s:.0f} s)", err=True)
+    post = run_sample_seeded(problem, data, fit, prior_run=prior_run, n_particles=particles, n_mcmc=mcmc_steps,
+                             seed=seed)
+    before = fit.wall_s + (prior_run.wall_s if prior_run is not None else 0.0)
+    return dataclasses.replace(post, wall_s=post.wall_s + before)
 
 
 #: Importance route: an ESS below this is reported as an unreliable posterior.

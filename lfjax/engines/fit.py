@@ -66,6 +66,9 @@ NOISE_EXTRA_PASSES = 4
 NOISE_RTOL = 0.01
 #: Exploratory optima refined on the full data are those within this relative margin of the best.
 REFINE_MARGIN = 0.25
+#: Exploratory optima closer than this (max over theta of |difference| / `Problem.theta_scale`) are
+#: one optimum: loose-tolerance copies of the best must not take the places of other basins.
+SAME_BASIN = 1e-3
 #: Prior draws screened per start: the starts are the best of `SCREEN x n_starts` draws.
 SCREEN = 8
 
@@ -331,7 +334,8 @@ def run_fit(
             say(f"exploring from {len(starts)} starts on {small.n_points} of {problem.n_points} points")
             theta, _, sigmas = _passes(small, small_jdata, starts, sigmas, estimated, min(noise_passes, 1),
                                        EXPLORE, say, n_refine)
-            starts = theta[_worth_refining(theta, objective(small, theta, small_jdata, sigmas), n_refine, within)]
+            starts = theta[_worth_refining(theta, objective(small, theta, small_jdata, sigmas), n_refine, within,
+                                           problem.theta_scale())]
             say(f"refining {len(starts)} optima on all {problem.n_points} points")
         jdata = lk.to_jax(data)
         theta, ok, sigmas = _passes(problem, jdata, starts, sigmas, estimated,
@@ -381,28 +385,29 @@ def _passes(problem, jdata, starts, sigmas, estimated, noise_passes, tolerance, 
         if i >= passes and np.max(np.abs(new / sigmas - 1)) <= NOISE_RTOL:
             break  # the noise levels are the rms of the optimum they produced: the ML fixed point
         sigmas = new
-        keep = _distinct_rows(theta, obj)[:keep_best]
+        keep = _distinct_rows(theta, obj, problem.theta_scale())[:keep_best]
         if profiled:  # final refinement: optima far behind the best cannot end within `within` of it
             keep = keep[obj[keep] <= obj[best] * (1 + NEAR_MARGIN) + NEAR_SLACK]
         theta, ok = solve(problem, theta[keep], jdata, jnp.asarray(sigmas), tolerance, say, profiled)
     return theta, ok, sigmas
 
 
-def _worth_refining(theta, obj, n_refine: int, within: float) -> np.ndarray:
+def _worth_refining(theta, obj, n_refine: int, within: float, scale) -> np.ndarray:
     """Distinct exploratory optima worth a full-data fit: at most n_refine, best first, whose
     thinned-set objective is within `REFINE_MARGIN` of the best's (relative) plus 4 x within."""
-    rows = _distinct_rows(theta, obj)
+    rows = _distinct_rows(theta, obj, scale)
     best = obj[rows[0]]
     keep = [i for i in rows if obj[i] <= best * (1 + REFINE_MARGIN) + 4 * within]
     return np.asarray(keep[:n_refine])
 
 
-def _distinct_rows(theta, obj, rel: float = 1e-7) -> np.ndarray:
-    """Indices of finite optima, dropping exact repeats (within rel of the scale), best first."""
+def _distinct_rows(theta, obj, scale) -> np.ndarray:
+    """Indices of finite optima, best first, dropping those within `SAME_BASIN` x scale of a better one."""
     order = [i for i in np.argsort(np.where(np.isfinite(obj), obj, np.inf)) if np.isfinite(obj[i])]
+    scale = np.asarray(scale, float)
     kept: list[int] = []
     for i in order:
-        if all(np.max(np.abs(theta[i] - theta[j]) / (np.abs(theta[j]) + 1e-9)) > rel for j in kept):
+        if all(np.max(np.abs(theta[i] - theta[j]) / scale) > SAME_BASIN for j in kept):
             kept.append(int(i))
     return np.asarray(kept or [0])
 

@@ -23,6 +23,7 @@ caller to its acceptance rate.
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import jax
@@ -185,36 +186,79 @@ def step(rng_key, state, logdensity_fn, means, chols, log_weights, walk_scale):
 
 
 class Reference(NamedTuple):
-    """A normalised starting density r of a tempered SMC path: n draws `theta` and `log_r` (jax, one theta)."""
+    """A normalised starting density r of a tempered SMC path: n draws `theta`, and its numbers
+    `params` (means, Cholesky factors, log weights, log of the mixture's mass inside the prior box,
+    defensive share) as arrays, so that one compiled SMC step serves every reference of a shape.
+    `log_r(problem, t)` is log r at one theta."""
 
     theta: np.ndarray
-    log_r: object
+    params: tuple
+
+    @staticmethod
+    def log_r(problem, params, t):
+        from lfjax.engines import likelihood as lk
+
+        means, chols, log_w, log_inside, defensive = params
+        lp = lk.log_prior(problem, t) - lk.log_prior_norm(problem)
+        lm = jnp.where(jnp.isfinite(lp), mixture_logpdf(t, means, chols, log_w) - log_inside, -jnp.inf)
+        return jnp.where(defensive > 0, jnp.logaddexp(jnp.log1p(-defensive) + lm, jnp.log(defensive) + lp), lm)
+
+
+#: Components of a reference's mixture are padded to a multiple of this.
+PAD = 8
+#: Mixture candidates drawn per needed particle at most when the reference is kept to the prior's support.
+MAX_CANDIDATES = 64
+
+
+@functools.partial(jax.jit, static_argnames=("problem",))
+def _inside_prior(problem, theta):
+    from lfjax.engines import likelihood as lk
+
+    return jax.vmap(lambda t: jnp.isfinite(lk.log_prior(problem, t)))(theta)
 
 
 def reference(mix: Mixture, problem, n: int, key, defensive: float) -> Reference:
-    """r = (1 - eps) mix + eps prior (eps = `defensive`): n draws and log r.
+    """r = (1 - eps) m + eps prior (eps = `defensive`), m the mixture `mix` restricted to the prior's
+    support and renormalised: n draws and log r.
 
     `problem` is an engines problem (`likelihood.Problem`); the prior component keeps every part of
-    the prior reachable, so modes that `mix` misses can still be found by tempering. Mixture mass
-    outside the prior box is allowed (r stays normalised; those draws have zero posterior weight).
+    the prior reachable, so modes that `mix` misses can still be found by tempering. The mixture's
+    draws outside the prior box are redrawn (they would carry no weight, and where they are most of
+    the particles the first tempering step cannot keep the target ESS); the mass of m inside the
+    box, which renormalises it, is the fraction of candidates accepted.
     """
     from lfjax.engines import likelihood as lk
+    from lfjax.errors import ModelMismatchError
 
-    lz = lk.log_prior_norm(problem)
-    k_comp, k_norm, k_prior, k_pick = jax.random.split(key, 4)
+    k_prior, k_pick, k_mix = jax.random.split(key, 3)
     with jax.enable_x64(True):
         means, chols, log_w = (jnp.asarray(a, jnp.float64) for a in mix)
-        comp = jax.random.categorical(k_comp, log_w, shape=(n,))
-        theta_m = means[comp] + jnp.einsum("nij,nj->ni", chols[comp], jax.random.normal(k_norm, (n, means.shape[1])))
-        theta_p = lk.draw_prior(problem, k_prior, n)
-        pick = jax.random.uniform(k_pick, (n,)) < defensive
-        theta = np.asarray(jnp.where(pick[:, None], theta_p, theta_m))
+        kept, drawn, n_kept = [], 0, 0
+        for rnd in range(MAX_CANDIDATES // 4):
+            k_comp, k_norm = jax.random.split(jax.random.fold_in(k_mix, rnd))
+            m = 4 * n
+            comp = jax.random.categorical(k_comp, log_w, shape=(m,))
+            cand = means[comp] + jnp.einsum("nij,nj->ni", chols[comp], jax.random.normal(k_norm, (m, means.shape[1])))
+            ok = np.asarray(_inside_prior(problem, cand))
+            kept.append(np.asarray(cand)[ok])
+            drawn, n_kept = drawn + m, n_kept + int(ok.sum())
+            if n_kept >= n and drawn >= 4 * n:
+                break
+        if n_kept < n:
+            raise ModelMismatchError("the starting density of the SMC lies almost entirely outside the prior box "
+                                     f"({n_kept} of {drawn} draws inside); widen the prior ranges")
+        theta_m = np.concatenate(kept)[:n]
+        log_inside = float(np.log(n_kept / drawn))
+        theta_p = np.asarray(lk.draw_prior(problem, k_prior, n))
+        pick = np.asarray(jax.random.uniform(k_pick, (n,)) < defensive)
+        theta = np.where(pick[:, None], theta_p, theta_m)
 
-    def log_r(t):
-        lm = mixture_logpdf(t, means, chols, log_w)
-        if defensive <= 0:
-            return lm
-        lp = lk.log_prior(problem, t) - lz
-        return jnp.logaddexp(jnp.log1p(-defensive) + lm, np.log(defensive) + lp)
-
-    return Reference(theta=theta, log_r=log_r)
+    # padded to a multiple of PAD components of weight 0 (identity factors), so references of
+    # nearby sizes share one compiled SMC step
+    k, d = np.shape(mix.means)
+    pad = -k % PAD
+    means_p = np.concatenate([np.asarray(mix.means, float), np.zeros((pad, d))])
+    chols_p = np.concatenate([np.asarray(mix.chols, float), np.repeat(np.eye(d)[None], pad, 0)])
+    log_w_p = np.concatenate([np.asarray(mix.log_weights, float), np.full(pad, -np.inf)])
+    params = (means_p, chols_p, log_w_p, np.float64(log_inside), np.float64(defensive))
+    return Reference(theta=theta, params=params)

@@ -107,7 +107,7 @@ def sample_result_dict(posterior, folded, table, measurement_set=None, noise_plu
 def _sampler_diagnostics(posterior, folded) -> dict:
     unique = float(np.unique(folded, axis=0).shape[0] / folded.shape[0])
     if hasattr(posterior, "betas"):
-        return {"n_steps": posterior.n_steps, "betas": posterior.betas.tolist(),
+        return {"start": posterior.start, "n_steps": posterior.n_steps, "betas": posterior.betas.tolist(),
                 "ess_fraction": posterior.ess.tolist(), "acceptance": posterior.acceptance.tolist(),
                 "independence_acceptance": posterior.independence_acceptance.tolist(),
                 "log_evidence": posterior.log_evidence, "final_unique_fraction": unique}

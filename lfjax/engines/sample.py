@@ -11,6 +11,13 @@ prior are those of `likelihood.log_likelihood` / `likelihood.log_prior` (unknown
 out per curve). Tempering copes with the multimodality (symmetry images and competing optima): the prior
 particles are spread over every mode and each is reweighted by its evidence. Diagnostics: the
 schedule beta_t, ESS before each resampling, acceptance rates, the log evidence.
+
+From the fit (`fit_reference`): where the posterior holds a narrow mode that few prior particles
+reach (a small mass factor with a sharp curve, a corner of a six-parameter box), the path may
+instead start from a density r built around the global fit's optima, r^(1 - beta) (prior x L)^beta:
+a Gaussian mixture with one component per optimum and symmetry image at its Laplace covariance
+(`importance.laplace_mixture`), joined by the prior (`FIT_DEFENSIVE`), so that modes the fit missed
+stay reachable. The answer is the same posterior; only the path to it changes.
 """
 
 from __future__ import annotations
@@ -25,9 +32,23 @@ import jax.numpy as jnp
 import numpy as np
 from blackjax.mcmc.random_walk import init as rw_init
 from blackjax.smc import resampling
+from scipy.special import logsumexp
 
+from lfjax.engines import importance
 from lfjax.engines import likelihood as lk
 from lfjax.engines import mixture as mk
+
+#: Share of the prior in the reference of the path from the fit.
+FIT_DEFENSIVE = 0.2
+#: Share of the fit-seeded mixture spread equally over its components (the rest follows the
+#: Laplace weights), so a component whose Laplace weight underrates its posterior mass still
+#: starts with particles.
+FIT_EQUAL_SHARE = 0.5
+#: The fit that seeds the path keeps optima within this many log-likelihood units of the best (a
+#: mode of lower likelihood can hold more posterior mass, being wider) and refines up to
+#: `SEED_REFINE` exploratory optima.
+SEED_WITHIN = 10.0
+SEED_REFINE = 16
 
 MAX_STEPS = 200
 #: Particles evaluated together (`lax.map` batches): bounds the memory of finite-field curves
@@ -46,8 +67,10 @@ class Posterior:
       betas, ess, acceptance, independence_acceptance: per SMC step: tempering parameter after the
         step, ESS (fraction of N) of the incremental weights, mean acceptance of the random walk and
         of the independence (mixture) move.
-      log_evidence: sum of the log normalising-constant increments.
+      log_evidence: log of the evidence (integral of the normalised prior x L).
       wall_s: wall time.
+      start: where the path started: "prior", "reference" (a given density), "fit" or "both"
+        (`run_sample_seeded` without or with an earlier run's draws).
     """
 
     problem: lk.Problem
@@ -59,25 +82,27 @@ class Posterior:
     independence_acceptance: np.ndarray
     log_evidence: float
     wall_s: float
+    start: str = "prior"
 
     @property
     def n_steps(self) -> int:
         return int(self.betas.size)
 
 
-@functools.partial(jax.jit, static_argnames=("problem", "target_ess", "n_mcmc", "reference"))
+@functools.partial(jax.jit, static_argnames=("problem", "target_ess", "n_mcmc"))
 def _smc_step(problem, key, state, mixture, scale, data, target_ess, n_mcmc, reference=None):
     """One adaptive tempered SMC step; returns (state, ess of the increment, walk and independence
     acceptance, log Z increment). `mixture` (`mixture.Mixture`) and the walk `scale` drive the moves.
 
-    With `reference` (a function theta -> log r(theta), r a normalised density) the tempered
+    With `reference` (the `params` of a `mixture.Reference` r, a normalised density) the tempered
     path runs from r to the posterior: r^(1 - beta) (prior x L)^beta.
     """
     loglik = lambda t: lk.log_likelihood(problem, t, data)
     logprior = lambda t: lk.log_prior(problem, t)
     if reference is not None:
-        loglik = lambda t: lk.log_likelihood(problem, t, data) + lk.log_prior(problem, t) - reference(t)
-        logprior = reference
+        log_r = lambda t: mk.Reference.log_r(problem, reference, t)
+        loglik = lambda t: lk.log_likelihood(problem, t, data) + lk.log_prior(problem, t) - log_r(t)
+        logprior = log_r
     kernel = blackjax.smc.adaptive_tempered.build_kernel(
         logprior, loglik, mk.step, rw_init, resampling.systematic, target_ess, batch_size=BATCH)
     ll_before = jax.lax.map(loglik, state.particles, batch_size=BATCH)
@@ -108,8 +133,7 @@ def run_sample(
     target_ess: float = 0.5,
     seed: int = 0,
     max_steps: int = MAX_STEPS,
-    init_particles=None,
-    log_reference=None,
+    reference: mk.Reference | None = None,
 ) -> Posterior:
     """Adaptive tempered SMC from the prior to the posterior (see the module docstring). float64.
 
@@ -118,23 +142,24 @@ def run_sample(
         noise integrated out).
       n_particles: N; n_mcmc: random-walk steps per tempering step; target_ess: fraction of N
         kept by each reweighting; seed: the one key of the run; max_steps: give-up bound.
-      init_particles: (N, n_theta) draws of a normalised density r (e.g. an amortized proposal)
-        to start from instead of the prior, with `log_reference` = log r (a hashable jax
-        function of one theta); the path then tempers from r to the posterior.
+      reference: a normalised density r (`mixture.reference`: e.g. around amortized draws or the
+        fit's optima) whose N draws start the path instead of the prior; the path then tempers
+        from r to the posterior.
     """
     t0 = time.perf_counter()
     key = jax.random.key(seed)
     with jax.enable_x64(True):
         jdata = lk.to_jax(data)
         key, k_init = jax.random.split(key)
-        particles = lk.draw_prior(problem, k_init, n_particles) if init_particles is None else jnp.asarray(init_particles)
+        particles = lk.draw_prior(problem, k_init, n_particles) if reference is None else jnp.asarray(reference.theta)
+        ref_params = None if reference is None else tuple(jnp.asarray(a) for a in reference.params)
         state = blackjax.smc.tempered.init(particles)
         scale, betas, esses, accs, accs_ind, log_z = 1.0, [], [], [], [], 0.0
         for step in range(max_steps):
             mixture = mk.fit_mixture(np.asarray(state.particles), np.asarray(state.weights), seed=seed + step)
             mixture = mk.Mixture(*(jnp.asarray(a) for a in mixture))
             state, ess, acc, acc_ind, dlogz = _smc_step(problem, jax.random.fold_in(key, step), state, mixture,
-                                                        jnp.asarray(scale), jdata, target_ess, n_mcmc, log_reference)
+                                                        jnp.asarray(scale), jdata, target_ess, n_mcmc, ref_params)
             acc = float(acc)
             accs_ind.append(float(acc_ind))
             betas.append(float(state.tempering_param))
@@ -144,13 +169,62 @@ def run_sample(
             scale = float(np.clip(scale * np.exp(2.0 * (acc - 0.25)), 0.05, 4.0))
             if betas[-1] >= 1.0 - 1e-12:
                 break
+        if reference is not None:  # the path's end is the unnormalised prior x L
+            log_z -= lk.log_prior_norm(problem)
         idx = resampling.systematic(jax.random.fold_in(key, max_steps + 1), state.weights, particles.shape[0])
         samples = np.asarray(state.particles)[np.asarray(idx)]
         ll = np.asarray(_loglik_batch(problem, jnp.asarray(samples), jdata))
     return Posterior(problem=problem, samples=samples, log_likelihood=ll, betas=np.asarray(betas),
                      ess=np.asarray(esses), acceptance=np.asarray(accs),
                      independence_acceptance=np.asarray(accs_ind), log_evidence=log_z,
-                     wall_s=time.perf_counter() - t0)
+                     wall_s=time.perf_counter() - t0, start="prior" if reference is None else "reference")
+
+
+def fit_reference(problem: lk.Problem, data, fit_result, n: int, seed: int = 0, particles=None,
+                  defensive: float = FIT_DEFENSIVE) -> mk.Reference:
+    """The starting density of the path from the fit (module docstring): n draws and log r.
+
+    Args:
+      problem, data: from `likelihood.build`; fit_result: `fit.run_fit` on them.
+      n: particles; seed: the draws' seed; defensive: the prior's share of r.
+      particles: optional (m, n_theta) posterior draws of an earlier run (e.g. SMC from the prior):
+        a Gaussian mixture fitted to them (`mixture.fit_mixture`) joins the fit's components with
+        equal share, so the modes that either search found are all in r.
+    """
+    with jax.enable_x64(True):
+        jdata = lk.to_jax(data)
+        t_mix = importance.laplace_mixture(problem, importance.polished(problem, fit_result, jdata), jdata)
+    lw = t_mix.log_weights - logsumexp(t_mix.log_weights)
+    lw = np.logaddexp(np.log1p(-FIT_EQUAL_SHARE) + lw, np.log(FIT_EQUAL_SHARE / lw.size))
+    # the Student-t scale matrices become Gaussian covariances of the same spread (t variance = scale^2 nu/(nu-2))
+    widen = np.sqrt(importance.DOF / (importance.DOF - 2.0))
+    means, chols = t_mix.means, t_mix.chols * widen
+    if particles is not None:
+        p = mk.fit_mixture(np.asarray(particles, float), np.ones(len(particles)), seed=seed)
+        live = np.isfinite(p.log_weights)
+        p_lw = p.log_weights[live] - logsumexp(p.log_weights[live])
+        means, chols = np.concatenate([means, p.means[live]]), np.concatenate([chols, p.chols[live]])
+        lw = np.concatenate([np.log(0.5) + lw, np.log(0.5) + p_lw])
+    gauss = mk.Mixture(means=means, chols=chols, log_weights=lw - logsumexp(lw))
+    return mk.reference(gauss, problem, n, jax.random.key(seed), defensive)
+
+
+def seeding_fit(problem: lk.Problem, data, n_starts: int, seed: int = 0, extra_starts=None, progress=None):
+    """The global fit whose optima seed the path (`fit.run_fit` with `SEED_WITHIN`, `SEED_REFINE`)."""
+    from lfjax.engines.fit import run_fit
+
+    return run_fit(problem, data, n_starts=n_starts, seed=seed, extra_starts=extra_starts, within=SEED_WITHIN,
+                   n_refine=SEED_REFINE, progress=progress)
+
+
+def run_sample_seeded(problem: lk.Problem, data, fit_result, *, prior_run: Posterior | None = None,
+                      n_particles: int = 1000, n_mcmc: int = 10, seed: int = 0) -> Posterior:
+    """Tempered SMC from `fit_reference` (the optima of `fit_result`, best from `seeding_fit`; the
+    draws of `prior_run` if given; the prior) to the posterior; `wall_s` counts this path only."""
+    ref = fit_reference(problem, data, fit_result, n_particles, seed=seed,
+                        particles=None if prior_run is None else prior_run.samples)
+    post = run_sample(problem, data, n_particles=n_particles, n_mcmc=n_mcmc, seed=seed, reference=ref)
+    return dataclasses.replace(post, start="fit" if prior_run is None else "both")
 
 
 def fold_samples(problem: lk.Problem, samples: np.ndarray) -> np.ndarray:

@@ -10,8 +10,9 @@
 3. Route: "importance" when ESS >= min_ess and ESS / N >= min_ess_fraction (the posterior is the
    N draws resampled by weight); otherwise "smc": tempered SMC (`engines.sample.run_sample`)
    from r = (1 - eps) m + eps prior to the posterior, r^(1-beta) (prior L)^beta, m a Gaussian
-   mixture fitted to the amortized draws (`proposal.fitted_reference`), started from draws of r,
-   where its estimated time fits `budget_min` (`engines.route`); beyond
+   mixture fitted to the amortized draws joined by one component per optimum of a global fit
+   started from the draws' modes (`engines.sample.fit_reference`; a narrow mode the network
+   underweights is then still in r), started from draws of r, where its estimated time fits `budget_min` (`engines.route`); beyond
    that (costly finite-field or M(H) curves) "fit-importance": the best amortized draws start the
    global fit and the posterior is importance-sampled around its optima (`engines.importance`).
    Either way the reported posterior is the exact one, with its ESS.
@@ -220,7 +221,7 @@ def run_infer_set(config: SetInferConfig, model=None, progress=None) -> SetInfer
     progress: optional callable(message) told of the stages after the importance weights.
     """
     from lfjax.engines.fit import run_fit
-    from lfjax.engines.sample import fold_samples, run_sample
+    from lfjax.engines.sample import fit_reference, fold_samples, run_sample, seeding_fit
     from lfjax.io.measurement_set import read_measurement_set
     from lfjax.models.trained import load_model
 
@@ -263,11 +264,16 @@ def run_infer_set(config: SetInferConfig, model=None, progress=None) -> SetInfer
         idx = systematic_resample(imp.weights, config.samples, config.seed)
         samples, log_post = imp.theta[idx], imp.log_target[idx]
     elif route == "smc":
-        say(f"SMC from the amortized proposal: {config.smc_particles} particles")
-        ref = prop.fitted_reference(imp.theta, problem, config.smc_particles, jax.random.fold_in(key, 1),
-                                    config.defensive, seed=config.seed)
+        finite = np.isfinite(imp.log_target)
+        starts = mode_starts(problem, fold_samples(problem, imp.theta[finite]), imp.log_target[finite],
+                             config.max_modes) if finite.any() else None
+        seeds = seeding_fit(problem, data, config.starts, seed=config.seed, extra_starts=starts,
+                            progress=lambda message: say(f"fit: {message}"))
+        say(f"SMC from the amortized proposal and {len(seeds.solutions)} fitted optima: {config.smc_particles} particles")
+        ref = fit_reference(problem, data, seeds, config.smc_particles, seed=config.seed, particles=imp.theta[finite],
+                            defensive=config.defensive)
         smc = run_sample(problem, data, n_particles=config.smc_particles, n_mcmc=config.smc_mcmc, seed=config.seed,
-                         init_particles=ref.theta, log_reference=ref.log_r)
+                         reference=ref)
         samples = smc.samples
         with jax.enable_x64(True):
             log_post = np.asarray(_log_target(problem, jnp.asarray(samples), lk.to_jax(data)))

@@ -14,10 +14,9 @@ importance weights use only the set's ranges.
 `proposal` maps the model's draws (its parameters, chi_dia, f_m[, lambda]) onto the theta of an
 engines problem (`engines.likelihood`): theta = free parameters, chi_dia, f_m[, lambda]. Where
 the problem fits a mean field the model does not draw, lambda is drawn from its Gaussian prior
-and its density joins log q. `fitted_reference` is the starting density of the SMC fallback:
-r = (1 - eps) m + eps prior, m a Gaussian mixture fitted to the amortized draws (`engines.mixture`),
-normalised and cheap to evaluate at every tempering step (the flow's own density costs more than
-an axial chi T likelihood, and made the fallback four times slower than SMC from the prior).
+and its density joins log q. The SMC fallback does not use the flow's density (it costs more than
+an axial chi T likelihood at every tempering step) but a Gaussian mixture fitted to the draws
+(`engines.sample.fit_reference`).
 """
 
 from __future__ import annotations
@@ -184,15 +183,3 @@ def proposal(model, obs: ObservedCurve, problem: lk.Problem, n: int, key) -> tup
             theta[:, i] = s * np.asarray(jax.random.normal(k_lam, (n,)))
             log_q = log_q - 0.5 * (theta[:, i] / s) ** 2 - np.log(np.sqrt(2 * np.pi) * s)
     return theta, log_q
-
-
-def fitted_reference(theta_q: np.ndarray, problem: lk.Problem, n: int, key, defensive: float, seed: int = 0):
-    """r = (1 - eps) m + eps prior, m the Gaussian mixture fitted to the amortized draws `theta_q` (n_q, n_theta).
-
-    Returns `engines.mixture.Reference`: n draws of r and log r.
-    """
-    from lfjax.engines import mixture
-
-    fit = mixture.fit_mixture(np.asarray(theta_q, float), np.ones(theta_q.shape[0]), seed=seed)
-    return mixture.reference(fit, problem, n, key, defensive)
-

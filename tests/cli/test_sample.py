@@ -85,3 +85,21 @@ def test_sample_plug_in_noise_conditions_on_the_fits_levels(tmp_path):
     (curve,) = result["curves"]
     # 0.3 % noise on 30 points: the rms at the optimum (5 parameters) is 0.27 % on average
     assert 0.0015 < curve["noise_rel"] < 0.0045
+
+
+def test_sample_smc_started_from_prior_and_fit_says_so(tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["sample", str(_table(tmp_path)), "--preset", "DE", "--route", "smc", "--start", "both",
+                              "--particles", "96", "--mcmc-steps", "2", "--starts", "4", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    result = json.loads((out / "result.json").read_text())
+    assert result["route"] == "smc" and result["diagnostics"]["start"] == "both"
+    assert result["diagnostics"]["betas"][-1] == 1.0
+    assert result["p_d_negative"] > 0.5  # D = -7 K
+    assert np.isfinite(result["diagnostics"]["log_evidence"])
+
+
+def test_sample_unknown_start_exits_2(tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["sample", str(_table(tmp_path)), "--start", "middle", "--out", str(out)])
+    assert res.exit_code == 2 and "--start" in res.output and not out.exists()
