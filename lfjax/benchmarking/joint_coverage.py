@@ -306,6 +306,7 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
                       n_starts=n_starts, n_draws=n_draws, max_rounds=max_rounds, n_temps=n_temps,
                       n_fields=n_fields, explore_points=explore_points, sampler=sampler, n_mcmc=n_mcmc)
         report["sets"].append(rec)
+        jax.clear_caches()  # each set compiles its own solvers; kept, they exhaust the process's memory maps
         say(f"set {i + 1}/{n_sets}: fit {'ok' if rec['fit_no_worse_than_truth'] else 'WORSE'} "
             f"(best {rec['best_objective']:.2f}, truth {rec['truth_objective']:.2f}), ESS {rec['ess']:.0f}, "
             f"in90 {rec['in90']}, in50 {rec['in50']}, rank {rec['hpd_rank']}, {rec['wall_s']:.1f} s"

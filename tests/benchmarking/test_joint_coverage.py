@@ -125,3 +125,15 @@ def test_totals_binomial_errors_and_low_ess_split():
     assert t["coverage90"] == 0.75 and t["coverage90_se"] == pytest.approx(np.sqrt(0.75 * 0.25 / 4))
     assert t["n_sets_ess_ok"] == 3 and t["coverage90_ess_ok"] == pytest.approx(2 / 3)
     assert t["coverage50"] == 0.25 and t["median_ess"] == 70.0 and t["fit_no_worse_than_truth"] == 1.0
+
+
+def test_smc_sampler_records_its_tempering(tmp_path):
+    rep = jc.run("axial", n_sets=1, seed=3, n_draws=64, n_starts=4, noise="known", n_temps=8, n_fields=4,
+                 sampler="smc", n_mcmc=1, out=str(tmp_path / "smc.json"))
+    s = rep["sets"][0]
+    assert rep["config"]["sampler"] == "smc" and rep["config"]["n_mcmc"] == 1
+    assert s["smc_betas"][-1] == 1.0 and s["smc_steps"] == len(s["smc_ess"]) == len(s["smc_betas"])
+    assert s["ess"] == pytest.approx(64 * min(s["smc_ess"])) and 0 < s["ess"] <= 64
+    assert s["in90"] == (s["truth_log_posterior"] >= s["posterior_logpost_q10"])
+    with pytest.raises(ValueError, match="sampler"):
+        jc.run("axial", n_sets=1, sampler="mcmc")
