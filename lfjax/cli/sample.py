@@ -120,8 +120,9 @@ def _smc(problem, data, start: str, particles: int, mcmc_steps: int, starts: int
             return prior_run
         typer.echo(f"SMC from the prior: {prior_run.n_steps} steps in {prior_run.wall_s:.0f} s", err=True)
     fit = seeding_fit(problem, data, starts, seed=seed, progress=lambda message: typer.echo(f"fit: {message}", err=True))
-    typer.echo(f"fit: {len(fit.solutions)} optima within {fit.solutions[0].dlogL - fit.solutions[-1].dlogL:.1f} "
-               f"log-likelihood units seed the SMC ({fit.wall_s:.0f} s)", err=True)
+    spread = -min((sol.dlogL for sol in fit.solutions), default=0.0)
+    typer.echo(f"fit: {len(fit.solutions)} optima within {spread:.1f} log-likelihood units seed the SMC "
+               f"({fit.wall_s:.0f} s)", err=True)
     post = run_sample_seeded(problem, data, fit, prior_run=prior_run, n_particles=particles, n_mcmc=mcmc_steps,
                              seed=seed)
     before = fit.wall_s + (prior_run.wall_s if prior_run is not None else 0.0)

@@ -120,6 +120,9 @@ def polished(problem: lk.Problem, fit_result, jdata):
     """
     from lfjax.engines import posterior_mode
 
+    if not fit_result.solutions:
+        raise ModelMismatchError("the global fit found no optimum with a finite objective, so there is nothing to "
+                                 "sample around; try more --starts, wider prior ranges, or --route smc --start prior")
     sols, values = [], []
     for s in fit_result.solutions:
         theta, value, _ = posterior_mode.polish(problem, s.theta, jdata)

@@ -242,7 +242,7 @@ def reference(mix: Mixture, problem, n: int, key, defensive: float) -> Reference
             ok = np.asarray(_inside_prior(problem, cand))
             kept.append(np.asarray(cand)[ok])
             drawn, n_kept = drawn + m, n_kept + int(ok.sum())
-            if n_kept >= n and drawn >= 4 * n:
+            if n_kept >= n:
                 break
         if n_kept < n:
             raise ModelMismatchError("the starting density of the SMC lies almost entirely outside the prior box "

@@ -186,6 +186,13 @@ def build_problem(mset, model, *, mean_field=None, noise=None) -> tuple[lk.Probl
     return problem, data
 
 
+def _draw_mode_starts(problem: lk.Problem, imp, max_modes: int) -> np.ndarray:
+    """`mode_starts` of the amortized draws (folded), ranked by their exact log posterior."""
+    from lfjax.engines.sample import fold_samples
+
+    return mode_starts(problem, fold_samples(problem, imp.theta), imp.log_target, max_modes)
+
+
 def mode_starts(problem: lk.Problem, folded: np.ndarray, log_post: np.ndarray, max_modes: int,
                 radius: float = 0.05) -> np.ndarray:
     """Up to max_modes folded draws, best log posterior first, at least `radius` prior half-widths apart."""
@@ -264,14 +271,12 @@ def run_infer_set(config: SetInferConfig, model=None, progress=None) -> SetInfer
         idx = systematic_resample(imp.weights, config.samples, config.seed)
         samples, log_post = imp.theta[idx], imp.log_target[idx]
     elif route == "smc":
-        finite = np.isfinite(imp.log_target)
-        starts = mode_starts(problem, fold_samples(problem, imp.theta[finite]), imp.log_target[finite],
-                             config.max_modes) if finite.any() else None
-        seeds = seeding_fit(problem, data, config.starts, seed=config.seed, extra_starts=starts,
+        seeds = seeding_fit(problem, data, config.starts, seed=config.seed,
+                            extra_starts=_draw_mode_starts(problem, imp, config.max_modes),
                             progress=lambda message: say(f"fit: {message}"))
         say(f"SMC from the amortized proposal and {len(seeds.solutions)} fitted optima: {config.smc_particles} particles")
-        ref = fit_reference(problem, data, seeds, config.smc_particles, seed=config.seed, particles=imp.theta[finite],
-                            defensive=config.defensive)
+        ref = fit_reference(problem, data, seeds, config.smc_particles, seed=config.seed,
+                            particles=imp.theta[np.isfinite(imp.log_target)], defensive=config.defensive)
         smc = run_sample(problem, data, n_particles=config.smc_particles, n_mcmc=config.smc_mcmc, seed=config.seed,
                          reference=ref)
         samples = smc.samples
@@ -280,10 +285,8 @@ def run_infer_set(config: SetInferConfig, model=None, progress=None) -> SetInfer
     else:  # fit-importance: the amortized draws start the fit, the posterior is sampled around its optima
         from lfjax.engines.importance import run_importance
 
-        finite = np.isfinite(imp.log_target)
-        starts = mode_starts(problem, fold_samples(problem, imp.theta[finite]), imp.log_target[finite],
-                             config.max_modes) if finite.any() else None
-        fit = run_fit(problem, data, n_starts=config.starts, seed=config.seed, extra_starts=starts,
+        fit = run_fit(problem, data, n_starts=config.starts, seed=config.seed,
+                      extra_starts=_draw_mode_starts(problem, imp, config.max_modes),
                       progress=lambda message: say(f"fit: {message}"))
         say(f"importance sampling around {len(fit.solutions)} optima: {config.fit_importance_draws} draws per round")
         fit_imp = run_importance(problem, data, fit, n_draws=config.fit_importance_draws, seed=config.seed)

@@ -109,3 +109,15 @@ def test_rounds_are_pooled_by_their_ess():
     assert w.sum() == pytest.approx(1.0) and ess == pytest.approx(1 / np.sum(w**2))
     assert 390 < ess < 401
     assert log_z == pytest.approx(np.log(400 / 401 + np.exp(-3.0) / 401))
+
+
+def test_a_fit_without_optima_is_a_clear_model_error(x64):
+    import dataclasses
+
+    from lfjax.errors import ModelMismatchError
+
+    curves = simulate_curves(lfjax.ion("Er3+"), {"D": -5.0, "E": 0.5}, mh=False, n_t=8, chi_noise=0.003)
+    problem, data = lk.build(curves, model_spec(lfjax.ion("Er3+"), preset="DE"), wedge_d_max_k=15.0)
+    empty = dataclasses.replace(fit.run_fit(problem, data, n_starts=2, seed=0), solutions=())
+    with pytest.raises(ModelMismatchError, match="no optimum"):
+        importance.polished(problem, empty, lk.to_jax(data))
