@@ -4,13 +4,26 @@
     python benchmarks/joint_coverage.py --preset D3d --sets 30 --out benchmarks/results/joint_coverage_d3d.json
     python benchmarks/joint_coverage.py --preset axial --sets 2 --draws 256 --starts 8      # a minute
 
+Shards: `--indices 0:25` here and `--indices 25:50` elsewhere (same other flags), then
+    python benchmarks/joint_coverage.py --merge a.json b.json --out merged.json
+
 Logic in lfjax/benchmarking/joint_coverage.py; the JSON is rewritten after every set.
 """
 
 import argparse
+import json
 
 import lfjax  # noqa: F401  (sets the XLA CPU flag before JAX starts)
-from lfjax.benchmarking.joint_coverage import run
+from lfjax.benchmarking.joint_coverage import merge, run, write_json
+
+
+def parse_indices(text: str) -> list[int]:
+    """'3,7,10:14' -> [3, 7, 10, 11, 12, 13] (a:b is Python's half-open range)."""
+    out = []
+    for part in text.split(","):
+        lo, sep, hi = part.partition(":")
+        out += list(range(int(lo), int(hi))) if sep else [int(part)]
+    return out
 
 
 def main():
@@ -36,12 +49,30 @@ def main():
     parser.add_argument("--max-wall-s", type=float, default=None, help="start no new set after this many seconds")
     parser.add_argument("--out", default=None, help="JSON report (rewritten atomically after every set)")
     parser.add_argument("--resume", action="store_true", help="keep the sets of an existing --out and go on")
+    parser.add_argument("--indices", default=None, help="run only these sets, e.g. '0:25' or '3,7,10:14' (a shard)")
+    parser.add_argument("--claim-dir", default=None,
+                        help="folder shared by processes running the same --indices: each set runs once, in the first to claim it")
+    parser.add_argument("--merge", nargs="+", default=None, metavar="JSON",
+                        help="join shard reports of one configuration into --out (runs nothing)")
     args = parser.parse_args()
+    if args.merge:
+        reports = []
+        for path in args.merge:
+            with open(path) as fh:
+                reports.append(json.load(fh))
+        report = merge(reports)
+        if args.out:
+            write_json(report, args.out)
+        print(f"{report['n_sets_done']} sets from {len(reports)} shards: fit no worse than truth "
+              f"{report['fit_no_worse_than_truth']:.2f}, coverage90 {report['coverage90']:.2f} +- "
+              f"{report['coverage90_se']:.2f}, coverage50 {report['coverage50']:.2f} +- {report['coverage50_se']:.2f}")
+        return
     report = run(args.preset, args.sets, args.seed, args.draws, args.starts, args.noise, ion=args.ion,
                  truth_box=args.truth_box, noise_range=tuple(args.noise_range), max_rounds=args.rounds,
                  n_temps=args.temps, n_fields=args.fields, explore_points=args.explore_points,
                  max_wall_s=args.max_wall_s, out=args.out, resume=args.resume, log=lambda m: print(m, flush=True),
-                 sampler=args.sampler, n_mcmc=args.mcmc)
+                 sampler=args.sampler, n_mcmc=args.mcmc,
+                 indices=None if args.indices is None else parse_indices(args.indices), claim_dir=args.claim_dir)
     print(f"{report['n_sets_done']} sets: fit no worse than truth {report['fit_no_worse_than_truth']:.2f}, "
           f"coverage90 {report['coverage90']:.2f} +- {report['coverage90_se']:.2f}, "
           f"coverage50 {report['coverage50']:.2f} +- {report['coverage50_se']:.2f}, "

@@ -241,7 +241,7 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
         noise: str = "integrated", *, ion: str = "Er3+", truth_box: float = 1.0, noise_range=(0.003, 0.01),
         max_rounds: int = 3, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS, explore_points: int | None = 25,
         max_wall_s: float | None = None, out: str | None = None, resume: bool = False, log=None,
-        sampler: str = "importance", n_mcmc: int = 5) -> dict:
+        sampler: str = "importance", n_mcmc: int = 5, indices=None, claim_dir: str | None = None) -> dict:
     """The calibration benchmark (see the module docstring); returns the report dict.
 
     Args:
@@ -257,12 +257,20 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
       out: JSON path, rewritten atomically after every set; log: optional callable(str).
       resume: keep the sets of an existing `out` written with the same configuration (apart from
         max_wall_s) and go on from there.
+      indices: run only these set indices (each in [0, n_sets)), in the order given: a shard of the
+        benchmark, for processes or machines that share it (`merge` joins their reports). Set i is
+        the same simulated set whichever shard runs it (its seeds depend on `seed` and i alone).
+      claim_dir: a folder shared by processes that run the same indices: each set is run by the
+        first process to claim it (`claim`), so they share the work without a fixed split.
     """
     if sampler not in ("importance", "smc"):
         raise ValueError(f"sampler must be 'importance' or 'smc'; got {sampler!r}")
     if noise not in ("integrated", "known"):
         raise ValueError(f"noise must be 'integrated' or 'known'; got {noise!r}")
     say = log or (lambda message: None)
+    todo = list(range(n_sets)) if indices is None else [int(i) for i in indices]
+    if any(not 0 <= i < n_sets for i in todo) or len(set(todo)) != len(todo):
+        raise ValueError(f"indices must be distinct and in [0, {n_sets}); got {todo}")
     spec = model_spec(ion, preset=preset)
     t0 = time.perf_counter()
     report = {
@@ -298,16 +306,19 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
         report["sets"] = old["sets"]
         report["resumed_at_set"] = len(old["sets"])
         report["wall_s_before_resume"] = old.get("wall_s_before_resume", 0.0) + old.get("wall_s", 0.0)
-    for i in range(len(report["sets"]), n_sets):
+    done = {s["index"] for s in report["sets"]}
+    for i in [i for i in todo if i not in done]:
         if max_wall_s is not None and time.perf_counter() - t0 > max_wall_s:
-            say(f"time limit {max_wall_s} s reached after {i} sets")
+            say(f"time limit {max_wall_s} s reached after {len(report['sets'])} sets")
             break
+        if claim_dir is not None and not claim(claim_dir, i):
+            continue
         rec = one_set(spec, i, seed, truth_box=truth_box, noise_range=noise_range, noise_mode=noise,
                       n_starts=n_starts, n_draws=n_draws, max_rounds=max_rounds, n_temps=n_temps,
                       n_fields=n_fields, explore_points=explore_points, sampler=sampler, n_mcmc=n_mcmc)
         report["sets"].append(rec)
         jax.clear_caches()  # each set compiles its own solvers; kept, they exhaust the process's memory maps
-        say(f"set {i + 1}/{n_sets}: fit {'ok' if rec['fit_no_worse_than_truth'] else 'WORSE'} "
+        say(f"set {i} ({len(report['sets'])} of {len(todo)}): fit {'ok' if rec['fit_no_worse_than_truth'] else 'WORSE'} "
             f"(best {rec['best_objective']:.2f}, truth {rec['truth_objective']:.2f}), ESS {rec['ess']:.0f}, "
             f"in90 {rec['in90']}, in50 {rec['in50']}, rank {rec['hpd_rank']}, {rec['wall_s']:.1f} s"
             + (f", posterior failed: {rec['posterior_error']}" if "posterior_error" in rec else ""))
@@ -315,7 +326,49 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
         if out:
             write_json(report, out)
     report.update(totals(report["sets"], ranges=spec.ranges), loadavg_end=list(os.getloadavg()), wall_s=time.perf_counter() - t0,
-                  complete=len(report["sets"]) == n_sets)
+                  complete={s["index"] for s in report["sets"]} >= set(todo))
     if out:
         write_json(report, out)
     return report
+
+
+def claim(folder: str, index: int) -> bool:
+    """True for the one caller that creates `folder`/set_<index> (atomic O_CREAT | O_EXCL), False after."""
+    os.makedirs(folder, exist_ok=True)
+    try:
+        os.close(os.open(os.path.join(folder, f"set_{index}"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def merge(reports: list[dict]) -> dict:
+    """One report from shards of one benchmark (`run` with `indices`, on several processes or machines).
+
+    The shards must share their configuration (apart from max_wall_s) and hold distinct sets; the
+    sets are sorted by index, the totals recomputed, and each shard's device, versions, CPU count,
+    load and wall time kept under `shards` (a set records the shard it came from as `shard`).
+    """
+    if not reports:
+        raise ValueError("nothing to merge")
+    key = lambda r: {k: v for k, v in r["config"].items() if k != "max_wall_s"}
+    for r in reports[1:]:
+        if key(r) != key(reports[0]):
+            raise ValueError(f"cannot merge reports of other configurations: {key(r)} vs {key(reports[0])}")
+    sets, seen = [], set()
+    for k, r in enumerate(reports):
+        for s in r["sets"]:
+            if s["index"] in seen:
+                raise ValueError(f"set {s['index']} is in more than one report")
+            seen.add(s["index"])
+            sets.append(s | {"shard": k})
+    sets.sort(key=lambda s: s["index"])
+    first = reports[0]
+    spec = model_spec(first["config"]["ion"], preset=first["config"]["preset"])
+    shard_keys = ("device", "cpu_count", "python", "jax_version", "loadavg_start", "loadavg_end", "wall_s",
+                  "wall_s_before_resume", "resumed_at_set")
+    merged = {k: v for k, v in first.items() if k not in shard_keys and k != "sets"}
+    merged.update(sets=sets, shards=[{k: r.get(k) for k in shard_keys} | {"n_sets": len(r["sets"])} for r in reports])
+    merged.update(totals(sets, ranges=spec.ranges), complete=len(sets) == first["config"]["n_sets"])
+    merged["sum_set_wall_s"] = float(sum(s["wall_s"] for s in sets))
+    return merged

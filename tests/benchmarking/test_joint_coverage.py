@@ -128,8 +128,9 @@ def test_totals_binomial_errors_and_low_ess_split():
 
 
 def test_smc_sampler_records_its_tempering(tmp_path):
-    rep = jc.run("axial", n_sets=1, seed=3, n_draws=64, n_starts=4, noise="known", n_temps=8, n_fields=4,
-                 sampler="smc", n_mcmc=1, out=str(tmp_path / "smc.json"))
+    rep = jc.run("axial", n_sets=3, seed=3, n_draws=64, n_starts=4, noise="known", n_temps=8, n_fields=4,
+                 sampler="smc", n_mcmc=1, out=str(tmp_path / "smc.json"), indices=[2])
+    assert [s["index"] for s in rep["sets"]] == [2] and rep["complete"]  # a shard of one set
     s = rep["sets"][0]
     assert rep["config"]["sampler"] == "smc" and rep["config"]["n_mcmc"] == 1
     assert s["smc_betas"][-1] == 1.0 and s["smc_steps"] == len(s["smc_ess"]) == len(s["smc_betas"])
@@ -137,3 +138,35 @@ def test_smc_sampler_records_its_tempering(tmp_path):
     assert s["in90"] == (s["truth_log_posterior"] >= s["posterior_logpost_q10"])
     with pytest.raises(ValueError, match="sampler"):
         jc.run("axial", n_sets=1, sampler="mcmc")
+
+
+def _shard(indices, in90, **config):
+    sets = [{"index": i, "fit_no_worse_than_truth": True, "in90": f, "in50": False, "ess": 100.0,
+             "ess_fraction": 0.2, "wall_s": 10.0, "best_theta": [0.0, 0.0, 0.0, 1.0]} for i, f in zip(indices, in90)]
+    cfg = {"preset": "axial", "ion": "Er3+", "n_sets": 4, "max_wall_s": None} | config
+    return {"config": cfg, "device": "cpu", "wall_s": 20.0, "sets": sets, "spec": {}}
+
+
+def test_shards_merge_into_one_report_sorted_by_set():
+    merged = jc.merge([_shard([3, 0], [True, False]), _shard([1, 2], [True, True], max_wall_s=60.0)])
+    assert [s["index"] for s in merged["sets"]] == [0, 1, 2, 3] and merged["complete"]
+    assert [s["shard"] for s in merged["sets"]] == [0, 1, 1, 0]
+    assert merged["coverage90"] == 0.75 and merged["n_sets_done"] == 4 and merged["sum_set_wall_s"] == 40.0
+    assert [sh["n_sets"] for sh in merged["shards"]] == [2, 2]
+    with pytest.raises(ValueError, match="more than one"):
+        jc.merge([_shard([0], [True]), _shard([0], [False])])
+    with pytest.raises(ValueError, match="other configurations"):
+        jc.merge([_shard([0], [True]), _shard([1], [True], preset="D3d")])
+
+
+def test_a_set_is_claimed_once(tmp_path):
+    assert jc.claim(str(tmp_path / "claims"), 7)
+    assert not jc.claim(str(tmp_path / "claims"), 7)
+    assert jc.claim(str(tmp_path / "claims"), 8)
+
+
+def test_indices_must_be_sets_of_the_benchmark():
+    with pytest.raises(ValueError, match="indices"):
+        jc.run("axial", n_sets=2, indices=[2])
+    with pytest.raises(ValueError, match="indices"):
+        jc.run("axial", n_sets=2, indices=[1, 1])
