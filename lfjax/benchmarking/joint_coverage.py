@@ -372,3 +372,44 @@ def merge(reports: list[dict]) -> dict:
     merged.update(totals(sets, ranges=spec.ranges), complete=len(sets) == first["config"]["n_sets"])
     merged["sum_set_wall_s"] = float(sum(s["wall_s"] for s in sets))
     return merged
+
+
+def mode_shares(preset: str = "D3d", index: int = 0, seed: int = 0, *, ion: str = "Er3+", n_starts: int = 8,
+                n_particles: int = 500, n_mcmc: int = 5, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS) -> dict:
+    """Where the seeded SMC posterior of set `index` (known noise, truth from the full prior box)
+    puts its mass, mode by mode, against the fit's Laplace mixture, and where the truth lies.
+
+    Per component of `importance.laplace_mixture` (one per optimum and symmetry image): its Laplace
+    weight and the share of SMC draws nearest to it (Mahalanobis distance under its covariance);
+    the component nearest to the truth; the truth's HPD rank; Delta chi^2 = -2 (log posterior -
+    the best draw's) of the truth and quantiles of the draws'. A mode with a large Laplace weight,
+    no draws and the truth in it is one the sampler lost.
+    """
+    spec = model_spec(ion, preset=preset)
+    rng = np.random.default_rng([seed, index])
+    lf, chi_dia, f_m = draw_truth(spec, rng, 1.0)
+    noise = float(rng.uniform(0.003, 0.01))
+    curves = simulate_set(spec, lf, chi_dia, f_m, noise, rng, "known", n_temps, n_fields)
+    problem, data = lk.build(curves, spec)
+    truth = np.concatenate([lf, [chi_dia, f_m]])
+    fit = es.seeding_fit(problem, data, n_starts, seed=seed + index)
+    post = es.run_sample_seeded(problem, data, fit, n_particles=n_particles, n_mcmc=n_mcmc, seed=seed + index)
+    with jax.enable_x64(True):
+        jdata = lk.to_jax(data)
+        mix = importance.laplace_mixture(problem, importance.polished(problem, fit, jdata), jdata)
+        ll, lp = importance.log_target(problem, np.vstack([truth[None], post.samples]), jdata)
+    means, chols = np.asarray(mix.means), np.asarray(mix.chols)
+    log_w = np.asarray(mix.log_weights) - np.logaddexp.reduce(np.asarray(mix.log_weights))
+
+    def nearest(points):
+        d2 = [np.sum(np.linalg.solve(c, (points - m).T) ** 2, axis=0) for m, c in zip(means, chols)]
+        return np.argmin(np.asarray(d2), axis=0)
+
+    lpost = ll + lp
+    dchi = -2 * (lpost - np.max(lpost[1:]))
+    return {"index": index, "objectives": [s.objective for s in fit.solutions],
+            "laplace_weights": np.exp(log_w).tolist(),
+            "draw_shares": (np.bincount(nearest(post.samples), minlength=len(means)) / len(post.samples)).tolist(),
+            "truth_component": int(nearest(truth[None])[0]), "hpd_rank": float(np.mean(lpost[1:] < lpost[0])),
+            "truth_dchi2": float(dchi[0]), "draws_dchi2_q50": float(np.median(dchi[1:])),
+            "draws_dchi2_q90": float(np.quantile(dchi[1:], 0.9)), "smc_steps": post.n_steps, "smc_s": post.wall_s}

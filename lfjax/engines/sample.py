@@ -44,11 +44,22 @@ FIT_DEFENSIVE = 0.2
 #: Laplace weights), so a component whose Laplace weight underrates its posterior mass still
 #: starts with particles.
 FIT_EQUAL_SHARE = 0.5
+#: Standard-deviation factor of the fit's Laplace Gaussians in the reference (the spread of the
+#: Student-t components they come from: t variance = scale^2 nu / (nu - 2)).
+FIT_WIDEN = float(np.sqrt(importance.DOF / (importance.DOF - 2.0)))
 #: The fit that seeds the path keeps optima within this many log-likelihood units of the best (a
 #: mode of lower likelihood can hold more posterior mass, being wider) and refines up to
 #: `SEED_REFINE` exploratory optima.
 SEED_WITHIN = 10.0
 SEED_REFINE = 16
+
+#: Share of the reference's own mixture in every independence proposal of a path that starts from
+#: a reference (the rest is the mixture fitted to the particles). A reference component narrower
+#: than its mode, or off its centre, gives the mode little tempered mass at intermediate beta (the
+#: integral of r^(1 - beta) (prior x L)^beta over it falls with the mismatch), so its particles can
+#: die out there; proposals from the reference let particles return to it at every later step, and
+#: the mode regains its weight by beta = 1.
+REFERENCE_PROPOSAL_SHARE = 0.5
 
 MAX_STEPS = 200
 #: Particles evaluated together (`lax.map` batches): bounds the memory of finite-field curves
@@ -157,6 +168,8 @@ def run_sample(
         scale, betas, esses, accs, accs_ind, log_z = 1.0, [], [], [], [], 0.0
         for step in range(max_steps):
             mixture = mk.fit_mixture(np.asarray(state.particles), np.asarray(state.weights), seed=seed + step)
+            if reference is not None:
+                mixture = _with_reference(mixture, reference)
             mixture = mk.Mixture(*(jnp.asarray(a) for a in mixture))
             state, ess, acc, acc_ind, dlogz = _smc_step(problem, jax.random.fold_in(key, step), state, mixture,
                                                         jnp.asarray(scale), jdata, target_ess, n_mcmc, ref_params)
@@ -180,6 +193,14 @@ def run_sample(
                      wall_s=time.perf_counter() - t0, start="prior" if reference is None else "reference")
 
 
+def _with_reference(mixture: mk.Mixture, reference: mk.Reference) -> mk.Mixture:
+    """The particles' mixture joined by the reference's Gaussians (`REFERENCE_PROPOSAL_SHARE` of the mass)."""
+    means, chols, log_w = (np.asarray(a, float) for a in reference.params[:3])
+    share = REFERENCE_PROPOSAL_SHARE
+    return mk.Mixture(means=np.concatenate([mixture.means, means]), chols=np.concatenate([mixture.chols, chols]),
+                      log_weights=np.concatenate([np.log1p(-share) + mixture.log_weights, np.log(share) + log_w]))
+
+
 def fit_reference(problem: lk.Problem, data, fit_result, n: int, seed: int = 0, particles=None,
                   defensive: float = FIT_DEFENSIVE) -> mk.Reference:
     """The starting density of the path from the fit (module docstring): n draws and log r.
@@ -196,9 +217,7 @@ def fit_reference(problem: lk.Problem, data, fit_result, n: int, seed: int = 0, 
         t_mix = importance.laplace_mixture(problem, importance.polished(problem, fit_result, jdata), jdata)
     lw = t_mix.log_weights - logsumexp(t_mix.log_weights)
     lw = np.logaddexp(np.log1p(-FIT_EQUAL_SHARE) + lw, np.log(FIT_EQUAL_SHARE / lw.size))
-    # the Student-t scale matrices become Gaussian covariances of the same spread (t variance = scale^2 nu/(nu-2))
-    widen = np.sqrt(importance.DOF / (importance.DOF - 2.0))
-    means, chols = t_mix.means, t_mix.chols * widen
+    means, chols = t_mix.means, t_mix.chols * FIT_WIDEN
     if particles is not None:
         p = mk.fit_mixture(np.asarray(particles, float), np.ones(len(particles)), seed=seed)
         live = np.isfinite(p.log_weights)
@@ -262,3 +281,4 @@ def summary(problem: lk.Problem, samples: np.ndarray, prior_samples: np.ndarray)
                      "median": float(q50), "q95": float(q95), "prior_sd": prior_sd,
                      "width_ratio": float(np.std(x) / prior_sd) if prior_sd > 0 else float("nan")})
     return rows
+

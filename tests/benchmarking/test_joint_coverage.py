@@ -170,3 +170,11 @@ def test_indices_must_be_sets_of_the_benchmark():
         jc.run("axial", n_sets=2, indices=[2])
     with pytest.raises(ValueError, match="indices"):
         jc.run("axial", n_sets=2, indices=[1, 1])
+
+
+def test_mode_shares_compare_draws_with_the_laplace_weights():
+    rec = jc.mode_shares("axial", index=1, n_starts=2, n_particles=48, n_mcmc=1, n_temps=8, n_fields=4)
+    assert len(rec["laplace_weights"]) == len(rec["draw_shares"]) >= 1
+    assert sum(rec["laplace_weights"]) == pytest.approx(1.0) and sum(rec["draw_shares"]) == pytest.approx(1.0)
+    assert 0 <= rec["truth_component"] < len(rec["draw_shares"]) and 0.0 <= rec["hpd_rank"] <= 1.0
+    assert rec["draws_dchi2_q50"] >= 0.0 and rec["draws_dchi2_q90"] >= rec["draws_dchi2_q50"]
