@@ -105,6 +105,20 @@ def hpd_flags(truth_logpost: float, sample_logpost: np.ndarray) -> tuple[bool, b
     return bool(truth_logpost >= q10), bool(truth_logpost >= q50), float(np.mean(sample_logpost < truth_logpost))
 
 
+def simulated_set(spec: ModelSpec, index: int, seed: int, truth_box: float = 1.0, noise_range=(0.003, 0.01),
+                  noise_mode: str = "integrated", n_temps: int = N_TEMPS, n_fields: int = N_FIELDS):
+    """Set `index` of the benchmark: (truth theta (n_params + 2,), its noise level, its curves).
+
+    Its random numbers come from `seed` and `index` alone, so every shard and every tool that asks
+    for set i gets the same set.
+    """
+    rng = np.random.default_rng([seed, index])
+    lf, chi_dia, f_m = draw_truth(spec, rng, truth_box)
+    noise = float(rng.uniform(*noise_range))
+    curves = simulate_set(spec, lf, chi_dia, f_m, noise, rng, noise_mode, n_temps, n_fields)
+    return np.concatenate([lf, [chi_dia, f_m]]), noise, curves
+
+
 def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_range, noise_mode: str,
             n_starts: int, n_draws: int, max_rounds: int, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS,
             explore_points: int | None = 25, sampler: str = "importance", n_mcmc: int = 5) -> dict:
@@ -113,12 +127,8 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
     With sampler "smc", `n_draws` is the number of particles and `n_mcmc` the Metropolis steps per
     tempering step."""
     t0 = time.perf_counter()
-    rng = np.random.default_rng([seed, index])
-    lf, chi_dia, f_m = draw_truth(spec, rng, truth_box)
-    noise = float(rng.uniform(*noise_range))
-    curves = simulate_set(spec, lf, chi_dia, f_m, noise, rng, noise_mode, n_temps, n_fields)
+    truth, noise, curves = simulated_set(spec, index, seed, truth_box, noise_range, noise_mode, n_temps, n_fields)
     problem, data = lk.build(curves, spec)
-    truth = np.concatenate([lf, [chi_dia, f_m]])
     if sampler == "smc":
         result = es.seeding_fit(problem, data, n_starts, seed=seed + index)
     else:
@@ -299,9 +309,7 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
     if resume and out and os.path.exists(out):
         with open(out) as fh:
             old = json.load(fh)
-        same = {k: v for k, v in old["config"].items() if k != "max_wall_s"} == {
-            k: v for k, v in report["config"].items() if k != "max_wall_s"}
-        if not same:
+        if _config_key(old["config"]) != _config_key(report["config"]):
             raise ValueError(f"cannot resume {out}: written with another configuration {old['config']}")
         report["sets"] = old["sets"]
         report["resumed_at_set"] = len(old["sets"])
@@ -332,6 +340,11 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
     return report
 
 
+def _config_key(config: dict) -> dict:
+    """What makes two reports one benchmark: the configuration apart from the time limit."""
+    return {k: v for k, v in config.items() if k != "max_wall_s"}
+
+
 def claim(folder: str, index: int) -> bool:
     """True for the one caller that creates `folder`/set_<index> (atomic O_CREAT | O_EXCL), False after."""
     os.makedirs(folder, exist_ok=True)
@@ -351,10 +364,10 @@ def merge(reports: list[dict]) -> dict:
     """
     if not reports:
         raise ValueError("nothing to merge")
-    key = lambda r: {k: v for k, v in r["config"].items() if k != "max_wall_s"}
+    key = _config_key(reports[0]["config"])
     for r in reports[1:]:
-        if key(r) != key(reports[0]):
-            raise ValueError(f"cannot merge reports of other configurations: {key(r)} vs {key(reports[0])}")
+        if _config_key(r["config"]) != key:
+            raise ValueError(f"cannot merge reports of other configurations: {_config_key(r['config'])} vs {key}")
     sets, seen = [], set()
     for k, r in enumerate(reports):
         for s in r["sets"]:
@@ -386,12 +399,8 @@ def mode_shares(preset: str = "D3d", index: int = 0, seed: int = 0, *, ion: str 
     no draws and the truth in it is one the sampler lost.
     """
     spec = model_spec(ion, preset=preset)
-    rng = np.random.default_rng([seed, index])
-    lf, chi_dia, f_m = draw_truth(spec, rng, 1.0)
-    noise = float(rng.uniform(0.003, 0.01))
-    curves = simulate_set(spec, lf, chi_dia, f_m, noise, rng, "known", n_temps, n_fields)
+    truth, _, curves = simulated_set(spec, index, seed, noise_mode="known", n_temps=n_temps, n_fields=n_fields)
     problem, data = lk.build(curves, spec)
-    truth = np.concatenate([lf, [chi_dia, f_m]])
     fit = es.seeding_fit(problem, data, n_starts, seed=seed + index)
     post = es.run_sample_seeded(problem, data, fit, n_particles=n_particles, n_mcmc=n_mcmc, seed=seed + index)
     with jax.enable_x64(True):
@@ -410,6 +419,6 @@ def mode_shares(preset: str = "D3d", index: int = 0, seed: int = 0, *, ion: str 
     return {"index": index, "objectives": [s.objective for s in fit.solutions],
             "laplace_weights": np.exp(log_w).tolist(),
             "draw_shares": (np.bincount(nearest(post.samples), minlength=len(means)) / len(post.samples)).tolist(),
-            "truth_component": int(nearest(truth[None])[0]), "hpd_rank": float(np.mean(lpost[1:] < lpost[0])),
+            "truth_component": int(nearest(truth[None])[0]), "hpd_rank": hpd_flags(lpost[0], lpost[1:])[2],
             "truth_dchi2": float(dchi[0]), "draws_dchi2_q50": float(np.median(dchi[1:])),
             "draws_dchi2_q90": float(np.quantile(dchi[1:], 0.9)), "smc_steps": post.n_steps, "smc_s": post.wall_s}

@@ -281,4 +281,3 @@ def summary(problem: lk.Problem, samples: np.ndarray, prior_samples: np.ndarray)
                      "median": float(q50), "q95": float(q95), "prior_sd": prior_sd,
                      "width_ratio": float(np.std(x) / prior_sd) if prior_sd > 0 else float("nan")})
     return rows
-

@@ -9,10 +9,17 @@ from _sim import simulate_curves
 
 import lfjax
 from lfjax.engines import likelihood as lk
-from lfjax.engines.fit import _distinct_rows, run_fit
 from lfjax.engines import mixture as mk
-from lfjax.engines.sample import (REFERENCE_PROPOSAL_SHARE, SEED_WITHIN, _with_reference, fit_reference, fold_samples,
-                                  run_sample_seeded, seeding_fit)
+from lfjax.engines.fit import _distinct_rows, run_fit
+from lfjax.engines.sample import (
+    REFERENCE_PROPOSAL_SHARE,
+    SEED_WITHIN,
+    _with_reference,
+    fit_reference,
+    fold_samples,
+    run_sample_seeded,
+    seeding_fit,
+)
 from lfjax.spec import model_spec
 
 ION = lfjax.ion("Er3+")
