@@ -3,6 +3,8 @@
     python benchmarks/joint_coverage.py --preset axial --sets 50 --out benchmarks/results/joint_coverage_axial.json
     python benchmarks/joint_coverage.py --preset D3d --sets 30 --out benchmarks/results/joint_coverage_d3d.json
     python benchmarks/joint_coverage.py --preset axial --sets 2 --draws 256 --starts 8      # a minute
+    python benchmarks/joint_coverage.py --preset D3d --sets 50 --noise known --starts 8 --sampler smc \
+        --draws 500 --mcmc 5 --mh-direction x      # M(H) along x (an oriented crystal), ~1 min per set
 
 Shards: `--indices 0:25` here and `--indices 25:50` elsewhere (same other flags), then
     python benchmarks/joint_coverage.py --merge a.json b.json --out merged.json
@@ -44,6 +46,8 @@ def main():
     parser.add_argument("--truth-box", type=float, default=1.0, help="truths drawn from this fraction of the prior box")
     parser.add_argument("--temps", type=int, default=20, help="points of the chi(T) curve")
     parser.add_argument("--fields", type=int, default=8, help="points of the M(H) curve")
+    parser.add_argument("--mh-direction", choices=("powder", "x", "y", "z"), default="powder",
+                        help="field direction of the M(H) curve: powder, or an oriented crystal's axis")
     parser.add_argument("--explore-points", type=int, default=25,
                         help="fit explores on at most this many points per curve first (>= the curve length: off)")
     parser.add_argument("--max-wall-s", type=float, default=None, help="start no new set after this many seconds")
@@ -71,7 +75,7 @@ def main():
                  truth_box=args.truth_box, noise_range=tuple(args.noise_range), max_rounds=args.rounds,
                  n_temps=args.temps, n_fields=args.fields, explore_points=args.explore_points,
                  max_wall_s=args.max_wall_s, out=args.out, resume=args.resume, log=lambda m: print(m, flush=True),
-                 sampler=args.sampler, n_mcmc=args.mcmc,
+                 sampler=args.sampler, n_mcmc=args.mcmc, mh_direction=args.mh_direction,
                  indices=None if args.indices is None else parse_indices(args.indices), claim_dir=args.claim_dir)
     print(f"{report['n_sets_done']} sets: fit no worse than truth {report['fit_no_worse_than_truth']:.2f}, "
           f"coverage90 {report['coverage90']:.2f} +- {report['coverage90_se']:.2f}, "

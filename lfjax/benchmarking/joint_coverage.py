@@ -6,7 +6,8 @@ For each of `n_sets` simulated measurement sets of one sample (Er3+ by default):
    the full prior), chi_dia ~ N(0, 0.002 emu/mol), f_m ~ N(1, 0.02) (the likelihood's nuisance
    priors), and one relative noise level drawn uniformly in `noise_range` for the whole set.
 2. Curves (`simulate_set`): powder chi(T) at zero field (linear response) on `N_TEMPS`
-   log-spaced temperatures 2-300 K and powder M(H) at 2 K on `N_FIELDS` fields 0.5-5 T, with the
+   log-spaced temperatures 2-300 K and M(H) at 2 K on `N_FIELDS` fields 0.5-5 T (powder, or along
+   one crystal direction, `mh_direction`: an oriented crystal), with the
    error model of PHYSICS.md (chi: f_m chi + chi_dia; M: f_m M + chi_dia H / (N_A mu_B)) and
    relative Gaussian point noise y_i (1 + noise eps_i).
 3. Fit (`fit.run_fit`): the best objective is compared with the truth's objective at the fit's
@@ -63,7 +64,8 @@ MIN_ESS = 50.0
 
 
 def simulate_set(spec: ModelSpec, lf_values, chi_dia: float, f_m: float, noise: float, rng,
-                 noise_mode: str = "integrated", n_temps: int = N_TEMPS, n_fields: int = N_FIELDS) -> list[Curve]:
+                 noise_mode: str = "integrated", n_temps: int = N_TEMPS, n_fields: int = N_FIELDS,
+                 mh_direction="powder") -> list[Curve]:
     """Powder chi(T) at 0 Oe and M(H) at 2 K of one parameter set, with the error model and noise.
 
     Args:
@@ -72,9 +74,11 @@ def simulate_set(spec: ModelSpec, lf_values, chi_dia: float, f_m: float, noise: 
       rng: numpy generator for the noise.
       noise_mode: "integrated" (curves carry noise None) or "known" (curves carry `noise`).
       n_temps, n_fields: points of the two curves.
+      mh_direction: the M(H) curve's field direction ("powder", "x", "y", "z" or a vector).
 
     Returns:
-      [chi curve (n_temps points, emu/mol), M(H) curve (n_fields points, mu_B per ion)].
+      [chi curve (n_temps points, emu/mol), M(H) curve (n_fields points, mu_B per ion, its field
+      along `mh_direction`)].
     """
     temps = np.geomspace(*T_RANGE_K, n_temps)
     fields = np.linspace(*H_RANGE_OE, n_fields)
@@ -82,13 +86,13 @@ def simulate_set(spec: ModelSpec, lf_values, chi_dia: float, f_m: float, noise: 
         params = spec.stevens_params(jnp.asarray(lf_values, jnp.float64))
         chi = np.asarray(chi_fn(spec.ion, params, jnp.asarray(temps), 0.0, direction="powder", dtype=jnp.float64))
         mag = np.asarray(magnetization(spec.ion, params, jnp.full(n_fields, MH_TEMP_K), jnp.asarray(fields),
-                                       direction="powder", dtype=jnp.float64))
+                                       direction=mh_direction, dtype=jnp.float64))
     y_chi = (f_m * chi + chi_dia) * (1 + noise * rng.standard_normal(n_temps))
     y_mh = (f_m * mag + chi_dia * fields / NA_MUB_EMU_PER_MOL) * (1 + noise * rng.standard_normal(n_fields))
     given = noise if noise_mode == "known" else None
     return [Curve(kind="chi", temps_k=temps, fields_oe=np.zeros(n_temps), values=y_chi, label="chi 0 Oe", noise=given),
             Curve(kind="mh", temps_k=np.full(n_fields, MH_TEMP_K), fields_oe=fields, values=y_mh, label="M(H) 2 K",
-                  noise=given)]
+                  noise=given, direction=mh_direction)]
 
 
 def draw_truth(spec: ModelSpec, rng, truth_box: float) -> tuple[np.ndarray, float, float]:
@@ -106,7 +110,8 @@ def hpd_flags(truth_logpost: float, sample_logpost: np.ndarray) -> tuple[bool, b
 
 
 def simulated_set(spec: ModelSpec, index: int, seed: int, truth_box: float = 1.0, noise_range=(0.003, 0.01),
-                  noise_mode: str = "integrated", n_temps: int = N_TEMPS, n_fields: int = N_FIELDS):
+                  noise_mode: str = "integrated", n_temps: int = N_TEMPS, n_fields: int = N_FIELDS,
+                  mh_direction="powder"):
     """Set `index` of the benchmark: (truth theta (n_params + 2,), its noise level, its curves).
 
     Its random numbers come from `seed` and `index` alone, so every shard and every tool that asks
@@ -115,19 +120,21 @@ def simulated_set(spec: ModelSpec, index: int, seed: int, truth_box: float = 1.0
     rng = np.random.default_rng([seed, index])
     lf, chi_dia, f_m = draw_truth(spec, rng, truth_box)
     noise = float(rng.uniform(*noise_range))
-    curves = simulate_set(spec, lf, chi_dia, f_m, noise, rng, noise_mode, n_temps, n_fields)
+    curves = simulate_set(spec, lf, chi_dia, f_m, noise, rng, noise_mode, n_temps, n_fields, mh_direction)
     return np.concatenate([lf, [chi_dia, f_m]]), noise, curves
 
 
 def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_range, noise_mode: str,
             n_starts: int, n_draws: int, max_rounds: int, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS,
-            explore_points: int | None = 25, sampler: str = "importance", n_mcmc: int = 5) -> dict:
+            explore_points: int | None = 25, sampler: str = "importance", n_mcmc: int = 5,
+            mh_direction="powder") -> dict:
     """Simulate, fit and sample one set; the per-set record of the report.
 
     With sampler "smc", `n_draws` is the number of particles and `n_mcmc` the Metropolis steps per
     tempering step."""
     t0 = time.perf_counter()
-    truth, noise, curves = simulated_set(spec, index, seed, truth_box, noise_range, noise_mode, n_temps, n_fields)
+    truth, noise, curves = simulated_set(spec, index, seed, truth_box, noise_range, noise_mode, n_temps, n_fields,
+                                         mh_direction)
     problem, data = lk.build(curves, spec)
     if sampler == "smc":
         result = es.seeding_fit(problem, data, n_starts, seed=seed + index)
@@ -203,7 +210,9 @@ def totals(sets: list[dict], min_ess: float = MIN_ESS, ranges=None) -> dict:
     Coverages count the sets whose importance posterior ran (`n_posterior_failed` did not; their
     ESS counts as 0). With the prior box `ranges` ((lo, hi) K per ligand-field parameter), the sets
     whose best optimum lies outside it are counted (the fit is unconstrained; the posterior is not).
-    The coverages are also given over the sets whose final ESS is at least `min_ess` draws
+    The HPD ranks (fraction of draws below the truth's log posterior; uniform on [0, 1] when
+    calibrated) are summarised by their mean and a five-bin histogram. The coverages are also given
+    over the sets whose final ESS is at least `min_ess` draws
     (`*_ess_ok`): with a handful of effective draws the quantiles of the posterior's log density
     are those of one or two points, and the HPD check says little.
     """
@@ -215,6 +224,7 @@ def totals(sets: list[dict], min_ess: float = MIN_ESS, ranges=None) -> dict:
     g90, g90_se = _fraction([s["in90"] for s in good])
     g50, g50_se = _fraction([s["in50"] for s in good])
     med = (lambda key: float(np.median([s[key] for s in sets])) if sets else None)
+    ranks = [s["hpd_rank"] for s in posterior if s.get("hpd_rank") is not None]
     extra = {}
     if ranges is not None:
         lo, hi = np.asarray(ranges, float).T
@@ -229,6 +239,8 @@ def totals(sets: list[dict], min_ess: float = MIN_ESS, ranges=None) -> dict:
             "coverage50_ess_ok": g50, "coverage50_ess_ok_se": g50_se,
             "median_ess": med("ess"), "median_ess_fraction": med("ess_fraction"),
             "median_wall_s_per_set": med("wall_s"),
+            "mean_hpd_rank": float(np.mean(ranks)) if ranks else None,
+            "hpd_rank_histogram_5": np.histogram(ranks, bins=5, range=(0, 1))[0].tolist() if ranks else None,
             "mean_wall_s_per_set": float(np.mean([s["wall_s"] for s in sets])) if sets else None}
 
 
@@ -251,7 +263,8 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
         noise: str = "integrated", *, ion: str = "Er3+", truth_box: float = 1.0, noise_range=(0.003, 0.01),
         max_rounds: int = 3, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS, explore_points: int | None = 25,
         max_wall_s: float | None = None, out: str | None = None, resume: bool = False, log=None,
-        sampler: str = "importance", n_mcmc: int = 5, indices=None, claim_dir: str | None = None) -> dict:
+        sampler: str = "importance", n_mcmc: int = 5, indices=None, claim_dir: str | None = None,
+        mh_direction="powder") -> dict:
     """The calibration benchmark (see the module docstring); returns the report dict.
 
     Args:
@@ -263,6 +276,7 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
       explore_points: `fit.run_fit`'s exploration size (a fit on at most this many points per
         curve first, then the best optima on all points); curves no longer than it skip the stage.
       sampler: "importance" | "smc" (module docstring); n_mcmc: SMC Metropolis steps per tempering step.
+      mh_direction: the M(H) curve's field direction ("powder" or a crystal direction).
       max_wall_s: stop starting new sets after this many seconds (the report says how many ran).
       out: JSON path, rewritten atomically after every set; log: optional callable(str).
       resume: keep the sets of an existing `out` written with the same configuration (apart from
@@ -292,8 +306,10 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
                    "truth_prior": (f"ligand field uniform on {truth_box} x the prior half-ranges (centred); "
                                    f"chi_dia ~ N(0, {SIGMA_DIA}), f_m ~ N(1, {SIGMA_M}); "
                                    f"noise uniform in {list(noise_range)} per set"),
-                   "curves": (f"powder chi(T) at 0 Oe, {n_temps} log-spaced T in {list(T_RANGE_K)} K; powder M(H) "
-                              f"at {MH_TEMP_K} K, {n_fields} fields in {list(H_RANGE_OE)} Oe; relative noise"),
+                   "curves": (f"powder chi(T) at 0 Oe, {n_temps} log-spaced T in {list(T_RANGE_K)} K; M(H) "
+                              f"({mh_direction}) at {MH_TEMP_K} K, {n_fields} fields in {list(H_RANGE_OE)} Oe; "
+                              "relative noise"),
+                   "mh_direction": mh_direction,
                    "hpd": "truth in X % HPD when its log posterior >= the (100 - X) % quantile of the draws'",
                    "fit_check": f"best objective <= truth objective at the fit's sigmas + {OBJ_TOL}",
                    "max_wall_s": max_wall_s, "sampler": sampler, "n_mcmc": n_mcmc if sampler == "smc" else None},
@@ -323,7 +339,8 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
             continue
         rec = one_set(spec, i, seed, truth_box=truth_box, noise_range=noise_range, noise_mode=noise,
                       n_starts=n_starts, n_draws=n_draws, max_rounds=max_rounds, n_temps=n_temps,
-                      n_fields=n_fields, explore_points=explore_points, sampler=sampler, n_mcmc=n_mcmc)
+                      n_fields=n_fields, explore_points=explore_points, sampler=sampler, n_mcmc=n_mcmc,
+                      mh_direction=mh_direction)
         report["sets"].append(rec)
         jax.clear_caches()  # each set compiles its own solvers; kept, they exhaust the process's memory maps
         say(f"set {i} ({len(report['sets'])} of {len(todo)}): fit {'ok' if rec['fit_no_worse_than_truth'] else 'WORSE'} "
@@ -341,8 +358,12 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
 
 
 def _config_key(config: dict) -> dict:
-    """What makes two reports one benchmark: the configuration apart from the time limit."""
-    return {k: v for k, v in config.items() if k != "max_wall_s"}
+    """What makes two reports one benchmark: the configuration apart from the time limit and the
+    curves' description (made from the other entries; reports written before M(H) could be
+    oriented had powder M(H))."""
+    key = {k: v for k, v in config.items() if k not in ("max_wall_s", "curves")}
+    key.setdefault("mh_direction", "powder")
+    return key
 
 
 def claim(folder: str, index: int) -> bool:

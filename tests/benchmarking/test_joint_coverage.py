@@ -99,6 +99,25 @@ def test_simulated_data_follow_the_error_model():
     assert np.all(np.diff(m) > 0) and m[-1] < 9.0 * 1.02 + 0.001 * 5e4 / NA_MUB
 
 
+def test_oriented_mh_curve_has_its_field_along_the_axis():
+    spec = model_spec("Er3+", preset="axial")
+    lf = np.array([-0.5, 0.0, 0.0])  # B20 < 0 alone: easy axis z (ground doublet +-15/2)
+    powder = jc.simulate_set(spec, lf, 0.0, 1.0, 0.0, np.random.default_rng(0), n_temps=4, n_fields=3)
+    along_z = jc.simulate_set(spec, lf, 0.0, 1.0, 0.0, np.random.default_rng(0), n_temps=4, n_fields=3,
+                              mh_direction="z")
+    with jax.enable_x64(True):
+        params = {n: jnp.asarray(v) for n, v in zip(spec.names, lf)}
+        m_z = np.asarray(magnetization(spec.ion, params, jnp.asarray(along_z[1].temps_k),
+                                       jnp.asarray(along_z[1].fields_oe), direction="z", dtype=jnp.float64))
+    assert along_z[1].direction == "z" and powder[1].direction == "powder"
+    np.testing.assert_allclose(along_z[1].values, m_z, rtol=1e-12)
+    np.testing.assert_allclose(along_z[0].values, powder[0].values, rtol=1e-12)  # chi stays powder
+    along_x = jc.simulate_set(spec, lf, 0.0, 1.0, 0.0, np.random.default_rng(0), n_temps=4, n_fields=3,
+                              mh_direction="x")
+    assert np.all(along_z[1].values > powder[1].values) and np.all(powder[1].values > along_x[1].values)
+    assert along_z[1].values[-1] == pytest.approx(9.0, abs=0.01)  # g_J J = 6/5 x 15/2 at 5 T, 2 K
+
+
 def test_hpd_check_is_calibrated_on_a_gaussian():
     """Truths drawn from N(0, I_3), the posterior itself: coverages 0.9 and 0.5 within sampling error."""
     rng = np.random.default_rng(0)
@@ -157,6 +176,17 @@ def test_shards_merge_into_one_report_sorted_by_set():
         jc.merge([_shard([0], [True]), _shard([0], [False])])
     with pytest.raises(ValueError, match="other configurations"):
         jc.merge([_shard([0], [True]), _shard([1], [True], preset="D3d")])
+    # reports from before M(H) could be oriented had powder M(H)
+    assert jc.merge([_shard([0], [True]), _shard([1], [True], mh_direction="powder")])["n_sets_done"] == 2
+    with pytest.raises(ValueError, match="other configurations"):
+        jc.merge([_shard([0], [True]), _shard([1], [True], mh_direction="x")])
+
+
+def test_totals_summarise_the_hpd_ranks():
+    sets = [{"fit_no_worse_than_truth": True, "in90": r >= 0.1, "in50": r >= 0.5, "hpd_rank": r, "ess": 100.0,
+             "ess_fraction": 1.0, "wall_s": 1.0, "best_theta": None} for r in (0.05, 0.3, 0.5, 0.95)]
+    t = jc.totals(sets)
+    assert t["mean_hpd_rank"] == pytest.approx(0.45) and t["hpd_rank_histogram_5"] == [1, 1, 1, 0, 1]
 
 
 def test_a_set_is_claimed_once(tmp_path):
