@@ -174,6 +174,11 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
         ll, lp = importance.log_target(problem, np.vstack([truth[None], post.samples]), jdata)
     logpost = ll + lp
     in90, in50, rank = hpd_flags(float(logpost[0]), logpost[1:])
+    # per entry: the fraction of draws below the truth, both folded to the canonical images of the
+    # likelihood's symmetry group (uniform on [0, 1] when calibrated; shows which entry is off)
+    folded = es.fold_samples(problem, np.vstack([truth[None], post.samples]))
+    rec["marginal_ranks"] = {name: float(np.mean(folded[1:, j] < folded[0, j]))
+                             for j, name in enumerate(problem.theta_names)}
     if sampler == "smc":  # ESS: the least of the tempering steps' (each a fraction of the particles)
         rec.update(ess=float(n_draws * np.min(post.ess)), ess_fraction=float(np.min(post.ess)),
                    smc_steps=post.n_steps, smc_betas=post.betas.tolist(), smc_ess=post.ess.tolist())
@@ -211,7 +216,8 @@ def totals(sets: list[dict], min_ess: float = MIN_ESS, ranges=None) -> dict:
     ESS counts as 0). With the prior box `ranges` ((lo, hi) K per ligand-field parameter), the sets
     whose best optimum lies outside it are counted (the fit is unconstrained; the posterior is not).
     The HPD ranks (fraction of draws below the truth's log posterior; uniform on [0, 1] when
-    calibrated) are summarised by their mean and a five-bin histogram. The coverages are also given
+    calibrated) are summarised by their mean and a five-bin histogram, and each theta entry's
+    marginal rank (`marginal_ranks` of a set) by its mean over the sets. The coverages are also given
     over the sets whose final ESS is at least `min_ess` draws
     (`*_ess_ok`): with a handful of effective draws the quantiles of the posterior's log density
     are those of one or two points, and the HPD check says little.
@@ -225,6 +231,9 @@ def totals(sets: list[dict], min_ess: float = MIN_ESS, ranges=None) -> dict:
     g50, g50_se = _fraction([s["in50"] for s in good])
     med = (lambda key: float(np.median([s[key] for s in sets])) if sets else None)
     ranks = [s["hpd_rank"] for s in posterior if s.get("hpd_rank") is not None]
+    marginal = [s["marginal_ranks"] for s in posterior if s.get("marginal_ranks")]
+    extra_marginal = ({"mean_marginal_rank": {k: float(np.mean([m[k] for m in marginal])) for k in marginal[0]}}
+                      if marginal else {})
     extra = {}
     if ranges is not None:
         lo, hi = np.asarray(ranges, float).T
@@ -232,7 +241,7 @@ def totals(sets: list[dict], min_ess: float = MIN_ESS, ranges=None) -> dict:
                                                                | (np.asarray(s["best_theta"][:lo.size]) > hi)))
                    for s in sets]
         extra = {"n_best_outside_prior_box": int(np.sum(outside))}
-    return extra | {"n_sets_done": len(sets), "n_posterior_failed": len(sets) - len(posterior),
+    return extra | extra_marginal | {"n_sets_done": len(sets), "n_posterior_failed": len(sets) - len(posterior),
             "fit_no_worse_than_truth": fit_ok, "fit_no_worse_than_truth_se": fit_se,
             "coverage90": c90, "coverage90_se": c90_se, "coverage50": c50, "coverage50_se": c50_se,
             "min_ess": min_ess, "n_sets_ess_ok": len(good), "coverage90_ess_ok": g90, "coverage90_ess_ok_se": g90_se,

@@ -60,6 +60,8 @@ def test_fractions_flags_and_objectives_are_consistent(report):
     for s in disk["sets"]:
         assert s["in90"] >= s["in50"]
         assert s["in90"] == (s["truth_log_posterior"] >= s["posterior_logpost_q10"])
+        assert set(s["marginal_ranks"]) == {"B20", "B40", "B60", "chi_dia_emu_per_mol", "f_m"}
+        assert all(0.0 <= v <= 1.0 for v in s["marginal_ranks"].values())
         assert s["in50"] == (s["truth_log_posterior"] >= s["posterior_logpost_q50"])
         assert s["posterior_logpost_q10"] <= s["posterior_logpost_q50"]
         assert np.isfinite(s["best_objective"]) and np.isfinite(s["truth_objective"])
@@ -155,6 +157,8 @@ def test_smc_sampler_records_its_tempering(tmp_path):
     assert s["smc_betas"][-1] == 1.0 and s["smc_steps"] == len(s["smc_ess"]) == len(s["smc_betas"])
     assert s["ess"] == pytest.approx(64 * min(s["smc_ess"])) and 0 < s["ess"] <= 64
     assert s["in90"] == (s["truth_log_posterior"] >= s["posterior_logpost_q10"])
+    assert set(s["marginal_ranks"]) == {"B20", "B40", "B60", "chi_dia_emu_per_mol", "f_m"}
+    assert all(0.0 <= v <= 1.0 for v in s["marginal_ranks"].values())
     with pytest.raises(ValueError, match="sampler"):
         jc.run("axial", n_sets=1, sampler="mcmc")
 
@@ -187,6 +191,9 @@ def test_totals_summarise_the_hpd_ranks():
              "ess_fraction": 1.0, "wall_s": 1.0, "best_theta": None} for r in (0.05, 0.3, 0.5, 0.95)]
     t = jc.totals(sets)
     assert t["mean_hpd_rank"] == pytest.approx(0.45) and t["hpd_rank_histogram_5"] == [1, 1, 1, 0, 1]
+    for s, r in zip(sets, (0.1, 0.2, 0.3, 0.6)):
+        s["marginal_ranks"] = {"B20": r, "f_m": 1 - r}
+    assert jc.totals(sets)["mean_marginal_rank"] == pytest.approx({"B20": 0.3, "f_m": 0.7})
 
 
 def test_a_set_is_claimed_once(tmp_path):
