@@ -35,6 +35,9 @@ def sample(
     start: Annotated[str, typer.Option(help="SMC route: temper from the prior, from the global fit's optima (plus "
                                             "20 % prior), or both (SMC from the prior, then from its draws and "
                                             "the fit's optima: narrow modes either search misses are kept).")] = "prior",
+    replicas: Annotated[int, typer.Option(help="SMC route: independent runs (seeds seed, seed + 1, ...), pooled by "
+                                               "their evidence and checked for agreement (log evidence span, "
+                                               "R-hat); a warning says when they disagree.")] = 1,
     budget_min: Annotated[float, typer.Option(help="Time budget (min) that --route auto gives SMC.")] = 10.0,
     draws: Annotated[int, typer.Option(help="Importance route: proposal draws per round.")] = 2000,
     starts: Annotated[Optional[int], typer.Option(help="Importance route: prior-drawn starts of the fit.")] = None,
@@ -61,6 +64,8 @@ def sample(
         raise UserInputError(f"--route must be auto, smc or importance; got {route!r}")
     if start not in ("prior", "fit", "both"):
         raise UserInputError(f"--start must be prior, fit or both; got {start!r}")
+    if replicas < 1:
+        raise UserInputError(f"--replicas must be at least 1; got {replicas}")
     seed = seed if seed is not None else int(opts.get("seed", 0))
     fit_result = None
     if plug_in_noise and any(c.noise is None for c in problem.curves):
@@ -77,7 +82,7 @@ def sample(
         typer.echo(f"route: {route} (SMC estimated at {estimate / 60:.1f} min against a budget of {budget_min:g} min)",
                    err=True)
     if route == "smc":
-        post = _smc(problem, data, start, particles, mcmc_steps, starts or int(opts.get("starts", 32)), seed)
+        post = _smc(problem, data, start, particles, mcmc_steps, starts or int(opts.get("starts", 32)), seed, replicas)
     else:
         post = _importance(problem, data, draws, starts or int(opts.get("starts", 32)), seed, fit_result)
     folded = fold_samples(problem, post.samples)
@@ -92,6 +97,15 @@ def sample(
     typer.echo(mset.describe())
     if hasattr(post, "betas"):
         typer.echo(f"{post.n_steps} tempering steps, final ESS {post.ess[-1]:.2f} N, log evidence {post.log_evidence:.2f}")
+        if post.replicas is not None:
+            rep = post.replicas
+            worst = max(rep["rhat"], key=rep["rhat"].get)
+            typer.echo(f"{rep['n_runs']} independent runs: log evidence {', '.join(f'{z:.2f}' for z in rep['log_evidence'])} "
+                       f"(span {rep['log_evidence_span']:.2f}), largest R-hat {rep['max_rhat']:.2f} ({worst})")
+            if not rep["agree"]:
+                typer.echo("warning: the independent runs disagree (log evidence span > 1 or R-hat > 1.1): each lost "
+                           "modes the others kept, so the pooled draws may still miss posterior mass; try more "
+                           "--particles, --mcmc-steps, --replicas or --start both", err=True)
     else:
         typer.echo(f"importance sampling: {post.n_components} proposal components, ESS per round "
                    f"{', '.join(f'{e * post.n_draws:.0f}' for e in post.ess)} of {post.n_draws} draws "
@@ -110,8 +124,29 @@ def sample(
         typer.echo(f"wrote {len(paths)} files to {out} ({post.wall_s:.1f} s)", err=True)
 
 
-def _smc(problem, data, start: str, particles: int, mcmc_steps: int, starts: int, seed: int):
-    from lfjax.engines.sample import run_sample, run_sample_seeded, seeding_fit
+def _smc(problem, data, start: str, particles: int, mcmc_steps: int, starts: int, seed: int, replicas: int = 1):
+    """The SMC route: one run, or `replicas` independent runs (one shared fit) pooled by evidence."""
+    from lfjax.engines.sample import pool_replicas, seeding_fit
+
+    fit = None
+    if start in ("fit", "both"):
+        fit = seeding_fit(problem, data, starts, seed=seed,
+                          progress=lambda message: typer.echo(f"fit: {message}", err=True))
+        spread = -min((sol.dlogL for sol in fit.solutions), default=0.0)
+        typer.echo(f"fit: {len(fit.solutions)} optima within {spread:.1f} log-likelihood units seed the SMC "
+                   f"({fit.wall_s:.0f} s)", err=True)
+    runs = []
+    for k in range(replicas):
+        runs.append(_smc_run(problem, data, start, particles, mcmc_steps, seed + k, fit))
+        if replicas > 1:
+            typer.echo(f"run {k + 1} of {replicas}: log evidence {runs[-1].log_evidence:.2f} ({runs[-1].wall_s:.0f} s)",
+                       err=True)
+    post = runs[0] if replicas == 1 else pool_replicas(problem, runs, seed=seed)
+    return dataclasses.replace(post, wall_s=post.wall_s + (fit.wall_s if fit is not None else 0.0))
+
+
+def _smc_run(problem, data, start: str, particles: int, mcmc_steps: int, seed: int, fit):
+    from lfjax.engines.sample import run_sample, run_sample_seeded
 
     prior_run = None
     if start in ("prior", "both"):
@@ -119,14 +154,9 @@ def _smc(problem, data, start: str, particles: int, mcmc_steps: int, starts: int
         if start == "prior":
             return prior_run
         typer.echo(f"SMC from the prior: {prior_run.n_steps} steps in {prior_run.wall_s:.0f} s", err=True)
-    fit = seeding_fit(problem, data, starts, seed=seed, progress=lambda message: typer.echo(f"fit: {message}", err=True))
-    spread = -min((sol.dlogL for sol in fit.solutions), default=0.0)
-    typer.echo(f"fit: {len(fit.solutions)} optima within {spread:.1f} log-likelihood units seed the SMC "
-               f"({fit.wall_s:.0f} s)", err=True)
     post = run_sample_seeded(problem, data, fit, prior_run=prior_run, n_particles=particles, n_mcmc=mcmc_steps,
                              seed=seed)
-    before = fit.wall_s + (prior_run.wall_s if prior_run is not None else 0.0)
-    return dataclasses.replace(post, wall_s=post.wall_s + before)
+    return dataclasses.replace(post, wall_s=post.wall_s + (prior_run.wall_s if prior_run is not None else 0.0))
 
 
 #: Importance route: an ESS below this is reported as an unreliable posterior.

@@ -110,7 +110,8 @@ def _sampler_diagnostics(posterior, folded) -> dict:
         return {"start": posterior.start, "n_steps": posterior.n_steps, "betas": posterior.betas.tolist(),
                 "ess_fraction": posterior.ess.tolist(), "acceptance": posterior.acceptance.tolist(),
                 "independence_acceptance": posterior.independence_acceptance.tolist(),
-                "log_evidence": posterior.log_evidence, "final_unique_fraction": unique}
+                "log_evidence": posterior.log_evidence, "final_unique_fraction": unique,
+                "replicas": posterior.replicas}
     ess = float(posterior.ess_pooled)
     return {"ess_fraction_per_round": posterior.ess.tolist(), "ess": ess, "ess_of": "all rounds pooled",
             "reliable": ess >= 100,

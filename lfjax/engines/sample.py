@@ -82,6 +82,8 @@ class Posterior:
       wall_s: wall time.
       start: where the path started: "prior", "reference" (a given density), "fit" or "both"
         (`run_sample_seeded` without or with an earlier run's draws).
+      replicas: for draws pooled from independent runs (`pool_replicas`), their agreement
+        (`replica_check`); None for one run.
     """
 
     problem: lk.Problem
@@ -94,6 +96,7 @@ class Posterior:
     log_evidence: float
     wall_s: float
     start: str = "prior"
+    replicas: dict | None = None
 
     @property
     def n_steps(self) -> int:
@@ -281,3 +284,55 @@ def summary(problem: lk.Problem, samples: np.ndarray, prior_samples: np.ndarray)
                      "median": float(q50), "q95": float(q95), "prior_sd": prior_sd,
                      "width_ratio": float(np.std(x) / prior_sd) if prior_sd > 0 else float("nan")})
     return rows
+
+
+#: Independent runs agree when their log evidences span at most this many units (a run that missed
+#: a mode of posterior mass p has log Z lower by -log(1 - p): 1 unit is a missed mass of 63 %) ...
+REPLICA_LOGZ_SPAN = 1.0
+#: ... and every parameter's Gelman-Rubin R-hat across the runs (folded draws) is at most this.
+REPLICA_RHAT = 1.1
+
+
+def replica_check(problem: lk.Problem, runs: list[Posterior]) -> dict:
+    """Agreement of independent runs on one posterior: their log evidences, the span, and per theta
+    entry the Gelman-Rubin R-hat with the runs as chains (on draws folded by the symmetry group).
+
+    A tempered SMC run that loses a mode (its particles die out there at some temperature) gives a
+    lower evidence and other means than a run that keeps it, so runs that disagree show that the
+    draws of any one of them are not the posterior.
+    """
+    log_z = np.asarray([r.log_evidence for r in runs], float)
+    folded = [fold_samples(problem, r.samples) for r in runs]
+    n = min(f.shape[0] for f in folded)
+    means = np.stack([f.mean(0) for f in folded])
+    within = np.mean(np.stack([f.var(0, ddof=1) for f in folded]), axis=0)
+    between = n * means.var(0, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rhat = np.sqrt(((n - 1) / n * within + between / n) / within)
+    rhat = {name: float(v) if np.isfinite(v) else 1.0 for name, v in zip(problem.theta_names, rhat)}
+    span = float(log_z.max() - log_z.min())
+    return {"n_runs": len(runs), "log_evidence": log_z.tolist(),
+            "log_evidence_span": span, "rhat": rhat, "max_rhat": max(rhat.values()),
+            "agree": bool(span <= REPLICA_LOGZ_SPAN and max(rhat.values()) <= REPLICA_RHAT)}
+
+
+def pool_replicas(problem: lk.Problem, runs: list[Posterior], seed: int = 0) -> Posterior:
+    """Draws of independent runs pooled with weights proportional to each run's evidence estimate.
+
+    Each run k is an estimate (draws, Z_k) of the posterior restricted to the modes it kept, so the
+    evidence-weighted mixture sum_k Z_k pi_k / sum_k Z_k counts every mode that any run found at
+    its mass (a run that lost a mode has the smaller Z). The pool is resampled (systematic) to as
+    many draws as all runs together; the history arrays are the first run's, `replicas` holds
+    `replica_check`.
+    """
+    log_z = np.asarray([r.log_evidence for r in runs], float)
+    sizes = np.asarray([r.samples.shape[0] for r in runs])
+    logw = np.concatenate([np.full(m, lz - np.log(m)) for lz, m in zip(log_z, sizes)])
+    w = np.exp(logw - logsumexp(logw))
+    samples = np.concatenate([r.samples for r in runs])
+    ll = np.concatenate([r.log_likelihood for r in runs])
+    idx = np.asarray(resampling.systematic(jax.random.key(seed), jnp.asarray(w), int(sizes.sum())))
+    first = runs[0]
+    return dataclasses.replace(first, samples=samples[idx], log_likelihood=ll[idx],
+                               log_evidence=float(logsumexp(log_z) - np.log(len(runs))),
+                               wall_s=float(sum(r.wall_s for r in runs)), replicas=replica_check(problem, runs))
