@@ -15,7 +15,8 @@ For each of `n_sets` simulated measurement sets of one sample (Er3+ by default):
    best <= truth + 1e-6.
 4. Posterior (`sampler` "importance": `importance.run_importance` around the fit's optima;
    "smc": tempered SMC from a density around the fit's optima and the prior,
-   `sample.run_sample_seeded`, the fit being `sample.seeding_fit`) and a highest-posterior-density check: the truth's log
+   `sample.run_sample_seeded`, the fit being `sample.seeding_fit`; "nested": nested sampling from
+   the prior, `nested.run_nested`) and a highest-posterior-density check: the truth's log
    posterior (log likelihood + log prior, `importance.log_target`) against the 10 % and 50 %
    quantiles of the log posterior of the (equally weighted) posterior draws: the truth lies in the
    90 % (50 %) HPD region when it is at or above that quantile. Over many sets, a calibrated
@@ -42,7 +43,7 @@ import numpy as np
 
 from lfjax.constants import NA_MUB_EMU_PER_MOL
 from lfjax.engines import fit as ef
-from lfjax.engines import importance
+from lfjax.engines import importance, nested
 from lfjax.engines import likelihood as lk
 from lfjax.engines import sample as es
 from lfjax.io.curves import Curve
@@ -127,11 +128,12 @@ def simulated_set(spec: ModelSpec, index: int, seed: int, truth_box: float = 1.0
 def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_range, noise_mode: str,
             n_starts: int, n_draws: int, max_rounds: int, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS,
             explore_points: int | None = 25, sampler: str = "importance", n_mcmc: int = 5,
-            mh_direction="powder") -> dict:
+            mh_direction="powder", n_live: int = 200) -> dict:
     """Simulate, fit and sample one set; the per-set record of the report.
 
     With sampler "smc", `n_draws` is the number of particles and `n_mcmc` the Metropolis steps per
-    tempering step."""
+    tempering step; with "nested", `n_draws` the posterior draws kept and `n_live` the live points
+    (`nested.run_nested`; the fit then only checks the objective)."""
     t0 = time.perf_counter()
     truth, noise, curves = simulated_set(spec, index, seed, truth_box, noise_range, noise_mode, n_temps, n_fields,
                                          mh_direction)
@@ -163,6 +165,8 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
     try:
         if sampler == "smc":
             post = es.run_sample_seeded(problem, data, result, n_particles=n_draws, n_mcmc=n_mcmc, seed=seed + index)
+        elif sampler == "nested":
+            post = nested.run_nested(problem, data, n_live=n_live, n_draws=n_draws, seed=seed + index)
         else:
             post = importance.run_importance(problem, data, result, n_draws=n_draws, max_rounds=max_rounds,
                                              seed=seed + index)
@@ -182,6 +186,9 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
     if sampler == "smc":  # ESS: the least of the tempering steps' (each a fraction of the particles)
         rec.update(ess=float(n_draws * np.min(post.ess)), ess_fraction=float(np.min(post.ess)),
                    smc_steps=post.n_steps, smc_betas=post.betas.tolist(), smc_ess=post.ess.tolist())
+    elif sampler == "nested":  # ESS of the weighted dead points the draws come from
+        rec.update(ess=post.ess, ess_fraction=post.ess / post.n_dead, ns_rounds=post.n_iterations,
+                   log_evidence=post.log_evidence, log_evidence_sd=post.log_evidence_sd)
     else:
         rec.update(ess=float(post.ess_pooled), ess_fraction=float(post.ess_pooled / (n_draws * len(post.ess))),
                    ess_rounds=post.ess.tolist(), n_components=post.n_components)
@@ -273,7 +280,7 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
         max_rounds: int = 3, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS, explore_points: int | None = 25,
         max_wall_s: float | None = None, out: str | None = None, resume: bool = False, log=None,
         sampler: str = "importance", n_mcmc: int = 5, indices=None, claim_dir: str | None = None,
-        mh_direction="powder") -> dict:
+        mh_direction="powder", n_live: int = 200) -> dict:
     """The calibration benchmark (see the module docstring); returns the report dict.
 
     Args:
@@ -284,7 +291,8 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
       n_temps, n_fields: points of the chi(T) and M(H) curves.
       explore_points: `fit.run_fit`'s exploration size (a fit on at most this many points per
         curve first, then the best optima on all points); curves no longer than it skip the stage.
-      sampler: "importance" | "smc" (module docstring); n_mcmc: SMC Metropolis steps per tempering step.
+      sampler: "importance" | "smc" | "nested" (module docstring); n_mcmc: SMC Metropolis steps per
+        tempering step; n_live: nested sampling's live points.
       mh_direction: the M(H) curve's field direction ("powder" or a crystal direction).
       max_wall_s: stop starting new sets after this many seconds (the report says how many ran).
       out: JSON path, rewritten atomically after every set; log: optional callable(str).
@@ -296,8 +304,8 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
       claim_dir: a folder shared by processes that run the same indices: each set is run by the
         first process to claim it (`claim`), so they share the work without a fixed split.
     """
-    if sampler not in ("importance", "smc"):
-        raise ValueError(f"sampler must be 'importance' or 'smc'; got {sampler!r}")
+    if sampler not in ("importance", "smc", "nested"):
+        raise ValueError(f"sampler must be 'importance', 'smc' or 'nested'; got {sampler!r}")
     if noise not in ("integrated", "known"):
         raise ValueError(f"noise must be 'integrated' or 'known'; got {noise!r}")
     say = log or (lambda message: None)
@@ -321,7 +329,8 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
                    "mh_direction": mh_direction,
                    "hpd": "truth in X % HPD when its log posterior >= the (100 - X) % quantile of the draws'",
                    "fit_check": f"best objective <= truth objective at the fit's sigmas + {OBJ_TOL}",
-                   "max_wall_s": max_wall_s, "sampler": sampler, "n_mcmc": n_mcmc if sampler == "smc" else None},
+                   "max_wall_s": max_wall_s, "sampler": sampler, "n_mcmc": n_mcmc if sampler == "smc" else None,
+                   "n_live": n_live if sampler == "nested" else None},
         "spec": spec.to_dict(),
         "device": f"{jax.devices()[0].platform}: {jax.devices()[0].device_kind}",
         "cpu_count": os.cpu_count(),
@@ -349,7 +358,7 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
         rec = one_set(spec, i, seed, truth_box=truth_box, noise_range=noise_range, noise_mode=noise,
                       n_starts=n_starts, n_draws=n_draws, max_rounds=max_rounds, n_temps=n_temps,
                       n_fields=n_fields, explore_points=explore_points, sampler=sampler, n_mcmc=n_mcmc,
-                      mh_direction=mh_direction)
+                      mh_direction=mh_direction, n_live=n_live)
         report["sets"].append(rec)
         jax.clear_caches()  # each set compiles its own solvers; kept, they exhaust the process's memory maps
         say(f"set {i} ({len(report['sets'])} of {len(todo)}): fit {'ok' if rec['fit_no_worse_than_truth'] else 'WORSE'} "

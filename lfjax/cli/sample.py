@@ -1,7 +1,7 @@
 """`lfjax sample`: the posterior of a measurement set by tempered SMC (blackjax) or, where one
 likelihood evaluation is too costly for SMC in the time budget, by importance sampling around the
 global fit's optima (`lfjax.engines.importance`); `--route auto` chooses by timing a batch of
-likelihood evaluations."""
+likelihood evaluations. `--route nested` samples by nested sampling (`lfjax.engines.nested`)."""
 
 from __future__ import annotations
 
@@ -29,9 +29,11 @@ def sample(
     scale_k: fs.ScaleK = None,
     d_max: fs.DMax = 15.0,
     ions_per_formula: fs.IonsPerFormula = None,
-    particles: Annotated[int, typer.Option(help="SMC particles.")] = 1000,
+    particles: Annotated[int, typer.Option(help="SMC particles (nested route: posterior draws kept).")] = 1000,
     mcmc_steps: Annotated[int, typer.Option(help="Random-walk steps per tempering step.")] = 10,
-    route: Annotated[str, typer.Option(help="auto | smc | importance (around the fit's optima).")] = "auto",
+    route: Annotated[str, typer.Option(help="auto | smc | importance (around the fit's optima) | nested (nested "
+                                            "sampling from the prior: no tempering, evidence with its error).")] = "auto",
+    live: Annotated[int, typer.Option(help="Nested route: live points.")] = 200,
     start: Annotated[str, typer.Option(help="SMC route: temper from the prior, from the global fit's optima (plus "
                                             "20 % prior), or both (SMC from the prior, then from its draws and "
                                             "the fit's optima: narrow modes either search misses are kept).")] = "prior",
@@ -60,8 +62,10 @@ def sample(
         typer.echo(f"warning: {w}", err=True)
     from lfjax.errors import UserInputError
 
-    if route not in ("auto", "smc", "importance"):
-        raise UserInputError(f"--route must be auto, smc or importance; got {route!r}")
+    if route not in ("auto", "smc", "importance", "nested"):
+        raise UserInputError(f"--route must be auto, smc, importance or nested; got {route!r}")
+    if live < 2:
+        raise UserInputError(f"--live must be at least 2; got {live}")
     if start not in ("prior", "fit", "both"):
         raise UserInputError(f"--start must be prior, fit or both; got {start!r}")
     if replicas < 1:
@@ -81,7 +85,12 @@ def sample(
         route, estimate = choose_route(problem, data, particles, mcmc_steps, budget_min)
         typer.echo(f"route: {route} (SMC estimated at {estimate / 60:.1f} min against a budget of {budget_min:g} min)",
                    err=True)
-    if route == "smc":
+    if route == "nested":
+        from lfjax.engines.nested import run_nested
+
+        post = run_nested(problem, data, n_live=live, n_draws=particles, seed=seed,
+                          progress=lambda message: typer.echo(f"nested: {message}", err=True))
+    elif route == "smc":
         post = _smc(problem, data, start, particles, mcmc_steps, starts or int(opts.get("starts", 32)), seed, replicas)
     else:
         post = _importance(problem, data, draws, starts or int(opts.get("starts", 32)), seed, fit_result)
@@ -95,7 +104,10 @@ def sample(
         prior = fold_samples(problem, np.asarray(draw_prior(problem, jax.random.key(1), 4000)))
     table = summary(problem, folded, prior)
     typer.echo(mset.describe())
-    if hasattr(post, "betas"):
+    if hasattr(post, "n_live"):
+        typer.echo(f"nested sampling: {post.n_iterations} rounds, {post.n_dead} weighted points (ESS {post.ess:.0f}), "
+                   f"log evidence {post.log_evidence:.2f} +- {post.log_evidence_sd:.2f}")
+    elif hasattr(post, "betas"):
         typer.echo(f"{post.n_steps} tempering steps, final ESS {post.ess[-1]:.2f} N, log evidence {post.log_evidence:.2f}")
         if post.replicas is not None:
             rep = post.replicas

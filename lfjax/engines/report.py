@@ -94,7 +94,7 @@ def sample_result_dict(posterior, folded, table, measurement_set=None, noise_plu
         else "given per curve, else integrated out (null)",
         "n_samples": int(folded.shape[0]),
         "posterior": table,
-        "route": "smc" if hasattr(posterior, "betas") else "importance",
+        "route": route_of(posterior),
         "diagnostics": _sampler_diagnostics(posterior, folded),
         "wall_s": posterior.wall_s,
         "measurement_set": None if measurement_set is None else measurement_set.to_dict(),
@@ -104,8 +104,20 @@ def sample_result_dict(posterior, folded, table, measurement_set=None, noise_plu
     return out
 
 
+def route_of(posterior) -> str:
+    """"smc", "nested" or "importance": the engine that drew `posterior`."""
+    if hasattr(posterior, "betas"):
+        return "smc"
+    return "nested" if hasattr(posterior, "n_live") else "importance"
+
+
 def _sampler_diagnostics(posterior, folded) -> dict:
     unique = float(np.unique(folded, axis=0).shape[0] / folded.shape[0])
+    if route_of(posterior) == "nested":
+        return {"n_live": posterior.n_live, "n_inner": posterior.n_inner, "n_rounds": posterior.n_iterations,
+                "n_dead": posterior.n_dead, "ess": posterior.ess, "log_evidence": posterior.log_evidence,
+                "log_evidence_sd": posterior.log_evidence_sd, "log_evidence_history": posterior.log_z_history.tolist(),
+                "final_unique_fraction": unique}
     if hasattr(posterior, "betas"):
         return {"start": posterior.start, "n_steps": posterior.n_steps, "betas": posterior.betas.tolist(),
                 "ess_fraction": posterior.ess.tolist(), "acceptance": posterior.acceptance.tolist(),

@@ -125,3 +125,18 @@ def test_sample_zero_replicas_exits_2_and_writes_nothing(tmp_path):
     assert res.exit_code == 2
     assert "--replicas" in res.output and len(res.output.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_sample_nested_route_writes_its_diagnostics(tmp_path):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["sample", str(_table(tmp_path)), "--preset", "DE", "--route", "nested", "--live", "64",
+                              "--particles", "300", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "nested sampling:" in res.output and "log evidence" in res.output
+    result = json.loads((out / "result.json").read_text())
+    assert result["route"] == "nested"
+    diag = result["diagnostics"]
+    assert diag["n_live"] == 64 and diag["log_evidence_sd"] > 0 and diag["ess"] > 50
+    assert len(diag["log_evidence_history"]) == diag["n_rounds"]
+    samples = np.loadtxt(out / "samples.csv", delimiter=",", skiprows=1)
+    assert samples.shape == (300, 4) and result["p_d_negative"] > 0.5
