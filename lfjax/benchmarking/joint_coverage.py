@@ -224,7 +224,9 @@ def totals(sets: list[dict], min_ess: float = MIN_ESS, ranges=None) -> dict:
     whose best optimum lies outside it are counted (the fit is unconstrained; the posterior is not).
     The HPD ranks (fraction of draws below the truth's log posterior; uniform on [0, 1] when
     calibrated) are summarised by their mean and a five-bin histogram, and each theta entry's
-    marginal rank (`marginal_ranks` of a set) by its mean over the sets. The coverages are also given
+    marginal rank (`marginal_ranks` of a set) by its mean over the sets and the fractions of all
+    of them at most 0.01 or at least 0.99 (0.02 when calibrated: a truth beyond (nearly) every draw
+    in a parameter, a region the draws miss) and outside 0.05-0.95 (0.10). The coverages are also given
     over the sets whose final ESS is at least `min_ess` draws
     (`*_ess_ok`): with a handful of effective draws the quantiles of the posterior's log density
     are those of one or two points, and the HPD check says little.
@@ -239,8 +241,12 @@ def totals(sets: list[dict], min_ess: float = MIN_ESS, ranges=None) -> dict:
     med = (lambda key: float(np.median([s[key] for s in sets])) if sets else None)
     ranks = [s["hpd_rank"] for s in posterior if s.get("hpd_rank") is not None]
     marginal = [s["marginal_ranks"] for s in posterior if s.get("marginal_ranks")]
-    extra_marginal = ({"mean_marginal_rank": {k: float(np.mean([m[k] for m in marginal])) for k in marginal[0]}}
-                      if marginal else {})
+    extra_marginal = {}
+    if marginal:
+        every = np.asarray([list(m.values()) for m in marginal], float)
+        extra_marginal = {"mean_marginal_rank": {k: float(np.mean([m[k] for m in marginal])) for k in marginal[0]},
+                          "marginal_rank_extreme_fraction": float(np.mean((every <= 0.01) | (every >= 0.99))),
+                          "marginal_rank_outside_5_95_fraction": float(np.mean((every < 0.05) | (every > 0.95)))}
     extra = {}
     if ranges is not None:
         lo, hi = np.asarray(ranges, float).T

@@ -163,6 +163,17 @@ def test_smc_sampler_records_its_tempering(tmp_path):
         jc.run("axial", n_sets=1, sampler="mcmc")
 
 
+def test_nested_sampler_records_its_evidence(tmp_path):
+    rep = jc.run("axial", n_sets=3, seed=3, n_draws=200, n_starts=2, noise="known", n_temps=8, n_fields=4,
+                 sampler="nested", n_live=32, out=str(tmp_path / "ns.json"), indices=[1])
+    s = rep["sets"][0]
+    assert rep["config"]["sampler"] == "nested" and rep["config"]["n_live"] == 32 and rep["config"]["n_mcmc"] is None
+    assert s["ns_rounds"] >= 1 and s["log_evidence_sd"] > 0 and np.isfinite(s["log_evidence"])
+    assert 0 < s["ess"] and s["ess_fraction"] <= 1.0
+    assert s["in90"] == (s["truth_log_posterior"] >= s["posterior_logpost_q10"])
+    assert all(0.0 <= v <= 1.0 for v in s["marginal_ranks"].values())
+
+
 def _shard(indices, in90, **config):
     sets = [{"index": i, "fit_no_worse_than_truth": True, "in90": f, "in50": False, "ess": 100.0,
              "ess_fraction": 0.2, "wall_s": 10.0, "best_theta": [0.0, 0.0, 0.0, 1.0]} for i, f in zip(indices, in90)]
@@ -194,6 +205,10 @@ def test_totals_summarise_the_hpd_ranks():
     for s, r in zip(sets, (0.1, 0.2, 0.3, 0.6)):
         s["marginal_ranks"] = {"B20": r, "f_m": 1 - r}
     assert jc.totals(sets)["mean_marginal_rank"] == pytest.approx({"B20": 0.3, "f_m": 0.7})
+    sets[0]["marginal_ranks"] = {"B20": 0.0, "f_m": 0.97}  # beyond every draw in B20; outside 5-95 % in f_m
+    t = jc.totals(sets)
+    assert t["marginal_rank_extreme_fraction"] == pytest.approx(1 / 8)
+    assert t["marginal_rank_outside_5_95_fraction"] == pytest.approx(2 / 8)
 
 
 def test_a_set_is_claimed_once(tmp_path):
