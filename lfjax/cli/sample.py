@@ -50,7 +50,7 @@ def sample(
     out: fs.Out = None,
 ) -> None:
     """Posterior over ligand-field parameters and nuisances; samples.csv, corner plot, predictive bands."""
-    from lfjax.engines.report import write_sample
+    from lfjax.engines.report import route_of, write_sample
     from lfjax.engines.route import choose_route
     from lfjax.engines.sample import fold_samples, run_sample, summary
 
@@ -104,10 +104,10 @@ def sample(
         prior = fold_samples(problem, np.asarray(draw_prior(problem, jax.random.key(1), 4000)))
     table = summary(problem, folded, prior)
     typer.echo(mset.describe())
-    if hasattr(post, "n_live"):
+    if route_of(post) == "nested":
         typer.echo(f"nested sampling: {post.n_iterations} rounds, {post.n_dead} weighted points (ESS {post.ess:.0f}), "
                    f"log evidence {post.log_evidence:.2f} +- {post.log_evidence_sd:.2f}")
-    elif hasattr(post, "betas"):
+    elif route_of(post) == "smc":
         typer.echo(f"{post.n_steps} tempering steps, final ESS {post.ess[-1]:.2f} N, log evidence {post.log_evidence:.2f}")
         if post.replicas is not None:
             rep = post.replicas

@@ -113,12 +113,13 @@ def route_of(posterior) -> str:
 
 def _sampler_diagnostics(posterior, folded) -> dict:
     unique = float(np.unique(folded, axis=0).shape[0] / folded.shape[0])
-    if route_of(posterior) == "nested":
+    route = route_of(posterior)
+    if route == "nested":
         return {"n_live": posterior.n_live, "n_inner": posterior.n_inner, "n_rounds": posterior.n_iterations,
                 "n_dead": posterior.n_dead, "ess": posterior.ess, "log_evidence": posterior.log_evidence,
                 "log_evidence_sd": posterior.log_evidence_sd, "log_evidence_history": posterior.log_z_history.tolist(),
                 "final_unique_fraction": unique}
-    if hasattr(posterior, "betas"):
+    if route == "smc":
         return {"start": posterior.start, "n_steps": posterior.n_steps, "betas": posterior.betas.tolist(),
                 "ess_fraction": posterior.ess.tolist(), "acceptance": posterior.acceptance.tolist(),
                 "independence_acceptance": posterior.independence_acceptance.tolist(),
