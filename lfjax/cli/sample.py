@@ -106,7 +106,8 @@ def sample(
     typer.echo(mset.describe())
     if route_of(post) == "nested":
         typer.echo(f"nested sampling: {post.n_iterations} rounds, {post.n_dead} weighted points (ESS {post.ess:.0f}), "
-                   f"log evidence {post.log_evidence:.2f} +- {post.log_evidence_sd:.2f}")
+                   f"log evidence {post.log_evidence:.2f} +- {post.log_evidence_sd:.2f}"
+                   + (" (chi_dia, f_m integrated out in closed form)" if post.integrated_nuisances else ""))
     elif route_of(post) == "smc":
         typer.echo(f"{post.n_steps} tempering steps, final ESS {post.ess[-1]:.2f} N, log evidence {post.log_evidence:.2f}")
         if post.replicas is not None:

@@ -275,19 +275,17 @@ def weighted_residuals(problem: Problem, theta, data, sigmas):
     return jnp.concatenate([r / s for r, s in zip(rel, sigmas)] + [prior_residuals(problem, theta)])
 
 
-def profiled_residuals(problem: Problem, theta, data, sigmas):
-    """`weighted_residuals` at the best (chi_dia, f_m) for the rest of theta, and that theta.
+def _nuisance_system(problem: Problem, theta, data, sigmas):
+    """The weighted least-squares system of (chi_dia, f_m) at the rest of theta.
 
     The error model is linear in (chi_dia, f_m) and their priors are Gaussian, so for fixed
-    ligand field and mean field the weighted least-squares optimum of the pair is a 2 x 2 linear
-    solve (variable projection): with a_i = s_i / (w_i sigma_c), x_i the chi_dia coefficient
-    (1, or H_i / (N_A mu_B)) over w_i sigma_c and b_i = d_i / (w_i sigma_c),
-      [sum x^2 + 1/sd^2, sum x a; sum x a, sum a^2 + 1/sm^2] (chi_dia, f_m) = (sum x b, sum a b + 1/sm^2).
-    The entries of theta at (chi_dia, f_m) are ignored. Differentiable (the Jacobian of the
-    projected residuals is the exact one of the reduced problem).
+    ligand field and mean field the objective is quadratic in the pair: with a_i = s_i / (w_i
+    sigma_c), x_i the chi_dia coefficient (1, or H_i / (N_A mu_B)) over w_i sigma_c and
+    b_i = d_i / (w_i sigma_c), its minimum solves N (chi_dia, f_m) = r with
+      N = [sum x^2 + 1/sd^2, sum x a; sum x a, sum a^2 + 1/sm^2],  r = (sum x b, sum a b + 1/sm^2).
 
     Returns:
-      (residuals (N + n_nuisance,), theta with the profiled chi_dia and f_m (n_theta,)).
+      (theta with chi_dia = 0 and f_m = 1, x (N,), a (N,), b (N,), N (2, 2), r (2,)).
     """
     k = problem.n_free
     base = theta.at[k].set(0.0).at[k + 1].set(1.0)
@@ -301,16 +299,66 @@ def profiled_residuals(problem: Problem, theta, data, sigmas):
         b.append(d["values"] * scale)
     a_m, a_dia, b = jnp.concatenate(a_m), jnp.concatenate(a_dia), jnp.concatenate(b)
     p = problem.priors
-    n11 = jnp.sum(a_dia**2) + 1.0 / p.sigma_dia_emu_per_mol**2
-    n12 = jnp.sum(a_dia * a_m)
-    n22 = jnp.sum(a_m**2) + 1.0 / p.sigma_m**2
-    r1 = jnp.sum(a_dia * b)
-    r2 = jnp.sum(a_m * b) + 1.0 / p.sigma_m**2
-    det = n11 * n22 - n12**2
-    chi_dia = (n22 * r1 - n12 * r2) / det
-    f_m = (n11 * r2 - n12 * r1) / det
+    normal = jnp.stack([
+        jnp.stack([jnp.sum(a_dia**2) + 1.0 / p.sigma_dia_emu_per_mol**2, jnp.sum(a_dia * a_m)]),
+        jnp.stack([jnp.sum(a_dia * a_m), jnp.sum(a_m**2) + 1.0 / p.sigma_m**2]),
+    ])
+    rhs = jnp.stack([jnp.sum(a_dia * b), jnp.sum(a_m * b) + 1.0 / p.sigma_m**2])
+    return base, a_dia, a_m, b, normal, rhs
+
+
+def _solve_2x2(normal, rhs):
+    det = normal[0, 0] * normal[1, 1] - normal[0, 1] ** 2
+    return jnp.stack([normal[1, 1] * rhs[0] - normal[0, 1] * rhs[1],
+                      normal[0, 0] * rhs[1] - normal[0, 1] * rhs[0]]) / det, det
+
+
+def profiled_residuals(problem: Problem, theta, data, sigmas):
+    """`weighted_residuals` at the best (chi_dia, f_m) for the rest of theta, and that theta.
+
+    The best pair is a 2 x 2 linear solve (`_nuisance_system`; variable projection). The entries
+    of theta at (chi_dia, f_m) are ignored. Differentiable (the Jacobian of the projected
+    residuals is the exact one of the reduced problem).
+
+    Returns:
+      (residuals (N + n_nuisance,), theta with the profiled chi_dia and f_m (n_theta,)).
+    """
+    k = problem.n_free
+    base, a_dia, a_m, b, normal, rhs = _nuisance_system(problem, theta, data, sigmas)
+    (chi_dia, f_m), _ = _solve_2x2(normal, rhs)
     full = base.at[k].set(chi_dia).at[k + 1].set(f_m)
     return jnp.concatenate([f_m * a_m + chi_dia * a_dia - b, prior_residuals(problem, full)]), full
+
+
+def nuisances_integrable(problem: Problem) -> bool:
+    """True where every curve has a noise level: (chi_dia, f_m) then integrate out in closed form."""
+    return all(c.noise is not None for c in problem.curves)
+
+
+def integrated_nuisances(problem: Problem, theta, data):
+    """`log_likelihood` with (chi_dia, f_m) integrated out under their prior, and their conditional.
+
+    For known noise levels the likelihood times the nuisances' normalised Gaussian prior is a
+    Gaussian in (chi_dia, f_m) (`_nuisance_system`): its integral is
+      log L(rest) = -sum_c n_c log sigma_c - Q_min / 2 - log det(N) / 2 - log(sd sm),
+    with Q_min the objective at the best pair, and the pair given the rest of theta is
+    N(N^-1 r, N^-1). The entries of theta at (chi_dia, f_m) are ignored. Needs
+    `nuisances_integrable(problem)`.
+
+    Returns:
+      (log L (scalar, -inf where not finite), conditional mean (2,), covariance (2, 2)), the pair in
+      the order (chi_dia, f_m).
+    """
+    sigmas = [c.noise for c in problem.curves]
+    _, a_dia, a_m, b, normal, rhs = _nuisance_system(problem, theta, data, sigmas)
+    mean, det = _solve_2x2(normal, rhs)
+    p = problem.priors
+    q_min = (jnp.sum((mean[1] * a_m + mean[0] * a_dia - b) ** 2) + (mean[0] / p.sigma_dia_emu_per_mol) ** 2
+             + ((mean[1] - 1.0) / p.sigma_m) ** 2)
+    log_l = (-sum(c.n * np.log(c.noise) for c in problem.curves) - 0.5 * q_min - 0.5 * jnp.log(det)
+             - np.log(p.sigma_dia_emu_per_mol * p.sigma_m))
+    cov = jnp.stack([jnp.stack([normal[1, 1], -normal[0, 1]]), jnp.stack([-normal[0, 1], normal[0, 0]])]) / det
+    return jnp.where(jnp.isfinite(log_l), log_l, -jnp.inf), mean, cov
 
 
 def log_prior(problem: Problem, theta):

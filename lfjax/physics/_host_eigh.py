@@ -195,25 +195,26 @@ def eigh(h):
     return _decode(levels, real), _decode(vecs, h.dtype)
 
 
-def band_values(ops: np.ndarray, bands: tuple[int, ...]) -> np.ndarray:
-    """(..., len(bands), N): band d of each operator, A_{j, j + d} at position j (zeros elsewhere)."""
-    n = ops.shape[-1]
-    out = np.zeros(ops.shape[:-2] + (len(bands), n), dtype=ops.dtype)
-    for k, d in enumerate(bands):
-        lo, hi = max(0, -d), n - max(0, d)
-        out[..., k, lo:hi] = np.diagonal(ops, d, axis1=-2, axis2=-1)
-    return out
+def band_values(ops, bands: tuple[int, ...], xp=np):
+    """(..., len(bands), N): band d of each operator, A_{j, j + d} at position j (zeros elsewhere).
+
+    xp: numpy, or jax.numpy for traced operators."""
+    pad = [(0, 0)] * (ops.ndim - 2)
+    return xp.stack([xp.pad(xp.diagonal(ops, d, axis1=-2, axis2=-1), pad + [(max(0, -d), max(0, d))])
+                     for d in bands], axis=-2)
 
 
-def banded_diagonal(vecs: np.ndarray, bvals: np.ndarray, bands: tuple[int, ...]) -> np.ndarray:
-    """Re (V^dagger A V)_ii for vecs (k, N, N) and A given by its bands bvals (k, len(bands), N)."""
+def banded_diagonal(vecs, bvals, bands: tuple[int, ...], xp=np):
+    """Re (V^dagger A V)_ii, shape (..., N), for vecs (..., N, N) and A given by its bands bvals
+    (..., len(bands), N) (`band_values`): sum_d sum_j conj(V_ji) A_{j, j + d} V_{j + d, i},
+    O(N^2 * len(bands)). xp: numpy (inside the host's threads) or jax.numpy."""
     n = vecs.shape[-1]
-    vc = np.conj(vecs)
-    total = np.zeros(vecs.shape[:-1], dtype=vecs.dtype)
+    vc = xp.conj(vecs)
+    total = 0.0
     for k, d in enumerate(bands):
-        lo, hi = max(0, -d), n - max(0, d)
-        total += np.sum(vc[:, lo:hi, :] * bvals[:, k, lo:hi, None] * vecs[:, lo + d:hi + d, :], axis=-2)
-    return np.real(total)
+        lo, hi = max(0, -d), n - max(0, d)  # rows j with 0 <= j + d < n
+        total = total + xp.sum(vc[..., lo:hi, :] * bvals[..., k, lo:hi, None] * vecs[..., lo + d:hi + d, :], axis=-2)
+    return xp.real(total)
 
 
 def _zeeman_host(h0, scale, ops, bvals, bands):

@@ -162,21 +162,14 @@ def static_bands(ops) -> tuple[int, ...] | None:
 def _diagonal_of_rotated(vecs, ops, bands):
     """Re (V^dagger A_a V)_ii, shape (..., n_a, N), without forming the rotated matrices.
 
-    Dense: sum_j conj(V_ji) (A V)_ji. Banded (offsets `bands`):
-    sum_d sum_j conj(V_ji) A_{j, j + d} V_{j + d, i}, elementwise, O(N^2 * len(bands)).
+    Dense: sum_j conj(V_ji) (A V)_ji. Banded (offsets `bands`): `_host_eigh.banded_diagonal`.
     """
     ops = jnp.asarray(ops, dtype=vecs.dtype)
-    vc = jnp.conj(vecs)[..., None, :, :]  # (..., 1, N, N)
     if bands is None:
         av = jnp.matmul(ops, vecs[..., None, :, :])
-        return jnp.real(jnp.sum(vc * av, axis=-2))
-    n = vecs.shape[-1]
-    total = 0.0
-    for d in bands:
-        lo, hi = max(0, -d), n - max(0, d)  # rows j with 0 <= j + d < n
-        band = jnp.diagonal(ops, d, axis1=-2, axis2=-1)[..., :, None]  # (..., n_a, n - |d|, 1)
-        total = total + jnp.sum(vc[..., lo:hi, :] * band * vecs[..., None, lo + d:hi + d, :], axis=-2)
-    return jnp.real(total)
+        return jnp.real(jnp.sum(jnp.conj(vecs)[..., None, :, :] * av, axis=-2))
+    bvals = _host_eigh.band_values(ops, bands, xp=jnp)  # (..., n_a, n_bands, N)
+    return _host_eigh.banded_diagonal(vecs[..., None, :, :], bvals, bands, xp=jnp)
 
 
 def _thermal_value(h, ops, beta, bands):

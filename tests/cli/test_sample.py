@@ -138,5 +138,7 @@ def test_sample_nested_route_writes_its_diagnostics(tmp_path):
     diag = result["diagnostics"]
     assert diag["n_live"] == 64 and diag["log_evidence_sd"] > 0 and diag["ess"] > 50
     assert len(diag["log_evidence_history"]) == diag["n_rounds"]
+    # the default model's known noise: (chi_dia, f_m) integrated out, then drawn (columns 3 and 4)
+    assert diag["integrated_nuisances"] is True and "integrated out in closed form" in res.output
     samples = np.loadtxt(out / "samples.csv", delimiter=",", skiprows=1)
     assert samples.shape == (300, 4) and result["p_d_negative"] > 0.5

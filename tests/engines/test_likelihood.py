@@ -58,6 +58,41 @@ def test_profiled_nuisances_are_the_least_squares_optimum(x64):
         assert objective < float(np.sum(residual(pair + np.asarray(step)) ** 2))
 
 
+@pytest.mark.parametrize("mean_field", [False, True])
+def test_integrated_nuisances_equal_the_quadrature_of_the_likelihood(x64, mean_field):
+    """log of the integral of L over (chi_dia, f_m) under their normalised prior, and the pair's
+    conditional mean and covariance, against a 2-D quadrature of `log_likelihood` (lambda held)."""
+    spec = model_spec(ION, preset="axial")
+    curves = simulate_curves(ION, {"B20": -0.5, "B40": 0.002, "B60": 1e-5}, n_t=8, n_h=5, noise=0.01,
+                             chi_noise=0.01, mh_noise=0.02)
+    problem, data = lk.build(curves, spec, mean_field=mean_field)
+    assert lk.nuisances_integrable(problem)
+    jdata = lk.to_jax(data)
+    theta = jnp.asarray([-0.47, 0.0019, 1.1e-5, 0.3, 0.7] + ([0.05] if mean_field else []))
+    log_l, mean, cov = lk.integrated_nuisances(problem, theta, jdata)
+    sd = np.sqrt(np.diag(np.asarray(cov)))
+    g = [np.asarray(mean)[i] + sd[i] * np.linspace(-9, 9, 91) for i in range(2)]
+    pairs = np.stack(np.meshgrid(*g, indexing="ij"), axis=-1).reshape(-1, 2)
+    thetas = jnp.asarray(np.repeat(np.asarray(theta)[None], len(pairs), 0)).at[:, 3:5].set(pairs)
+    ll = np.asarray(jax.vmap(lambda t: lk.log_likelihood(problem, t, jdata))(thetas))
+    s_dia, s_m = problem.priors.sigma_dia_emu_per_mol, problem.priors.sigma_m
+    lp = -0.5 * (pairs[:, 0] / s_dia) ** 2 - 0.5 * ((pairs[:, 1] - 1) / s_m) ** 2 - np.log(2 * np.pi * s_dia * s_m)
+    lw = ll + lp
+    cell = (g[0][1] - g[0][0]) * (g[1][1] - g[1][0])
+    assert float(log_l) == pytest.approx(np.log(np.sum(np.exp(lw - lw.max()))) + lw.max() + np.log(cell), abs=1e-6)
+    w = np.exp(lw - lw.max())
+    w /= w.sum()
+    quad_mean = w @ pairs
+    quad_cov = (pairs - quad_mean).T @ ((pairs - quad_mean) * w[:, None])
+    np.testing.assert_allclose(np.asarray(mean), quad_mean, rtol=1e-7)
+    np.testing.assert_allclose(np.asarray(cov), quad_cov, rtol=1e-5)
+    # the pair is ignored on input, and a curve without a noise level rules the closed form out
+    moved = theta.at[3].set(-0.2).at[4].set(1.4)
+    assert float(lk.integrated_nuisances(problem, moved, jdata)[0]) == pytest.approx(float(log_l), rel=1e-12)
+    problem_unknown, _ = lk.build(simulate_curves(ION, {"B20": -0.5}, n_t=8, n_h=5, chi_noise=0.01), spec)
+    assert not lk.nuisances_integrable(problem_unknown)
+
+
 def test_unknown_noise_is_integrated_and_prior_has_support(x64):
     spec = model_spec(ION, preset="DE")
     curves = simulate_curves(ION, {"D": -5.0, "E": 1.0}, mh=False, n_t=10)

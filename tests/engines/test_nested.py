@@ -52,6 +52,29 @@ def test_nested_matches_the_closed_form_posterior_and_evidence():
     assert post.samples.shape == (4000, 2) and post.ess > 500
 
 
+def test_integrated_nuisances_give_the_same_posterior_and_evidence():
+    """Sampling B20 with (chi_dia, f_m) integrated out in closed form, then drawn from their
+    conditional, against sampling all three: one posterior, one evidence."""
+    curves = simulate_curves(ION, {"B20": -1.0}, mh=False, n_t=10, chi_noise=0.01, noise=0.01, seed=4)
+    spec = model_spec(ION, preset="axial")
+    problem, data = lk.build(curves, spec, fixed={"B40": 0.0, "B60": 0.0})
+    assert problem.n_theta == 3
+    full = run_nested(problem, data, n_live=200, n_draws=4000, seed=0, integrate_nuisances=False)
+    reduced = run_nested(problem, data, n_live=200, n_draws=4000, seed=1)
+    assert reduced.integrated_nuisances and not full.integrated_nuisances
+    assert abs(full.log_evidence - reduced.log_evidence) <= 3 * np.hypot(full.log_evidence_sd, reduced.log_evidence_sd)
+    sd = full.samples.std(0)
+    assert np.all(np.abs(reduced.samples.mean(0) - full.samples.mean(0)) <= 0.2 * sd)
+    assert np.all(np.abs(reduced.samples.std(0) / sd - 1) <= 0.2)
+    with jax.enable_x64(True):
+        jdata = lk.to_jax(data)
+        ll = np.asarray(jax.vmap(lambda t: lk.log_likelihood(problem, t, jdata))(reduced.samples[:20]))
+    np.testing.assert_allclose(reduced.log_likelihood[:20], ll, rtol=1e-10)
+    unknown, data_unknown = lk.build(simulate_curves(ION, {"B20": -1.0}, mh=False, n_t=10), spec)
+    with pytest.raises(ValueError, match="noise level"):
+        run_nested(unknown, data_unknown, n_live=20, integrate_nuisances=True)
+
+
 def test_nested_finds_the_sign_of_d_on_an_easy_axis_curve():
     curves = simulate_curves(ION, {"D": -8.0, "E": 0.5}, mh=False, n_t=12, chi_noise=0.003)
     problem, data = lk.build(curves, model_spec(ION, preset="DE"), wedge_d_max_k=15.0)
