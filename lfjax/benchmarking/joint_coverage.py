@@ -188,7 +188,8 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
                    smc_steps=post.n_steps, smc_betas=post.betas.tolist(), smc_ess=post.ess.tolist())
     elif sampler == "nested":  # ESS of the weighted dead points the draws come from
         rec.update(ess=post.ess, ess_fraction=post.ess / post.n_dead, ns_rounds=post.n_iterations,
-                   log_evidence=post.log_evidence, log_evidence_sd=post.log_evidence_sd)
+                   log_evidence=post.log_evidence, log_evidence_sd=post.log_evidence_sd,
+                   integrated_nuisances=post.integrated_nuisances)
     else:
         rec.update(ess=float(post.ess_pooled), ess_fraction=float(post.ess_pooled / (n_draws * len(post.ess))),
                    ess_rounds=post.ess.tolist(), n_components=post.n_components)
