@@ -7,6 +7,7 @@ Public API (energies in K, chi in emu/mol, chi T in emu K/mol, fields in Oe):
   chi_t_powder_de(ion, d, e, temps_k) -> (..., n_T)   fast second-order path
   magnetization(ion, params, temps_k, fields_oe, direction="powder", mean_field=0.0) -> (..., n_points)
   chi(ion, params, temps_k, fields_oe, direction="powder", mean_field=0.0) -> (..., n_points)  M/H
+  levels(ion, params) -> (..., 2J+1) K above the ground level;  ground_g(ion, params) -> (..., 3)
   equivalents(d, e) -> (..., 6, 2);  canonical(d, e) -> (..., 2)
   preset(name, ion=None) -> parameter names;  prior_ranges(ion, names, scale_k=500.0) -> {name: (lo, hi)}
   symmetry_maps(names, ion=None, directions=None) -> (n_maps, n, n), identity first
@@ -25,7 +26,9 @@ from lfjax.physics import chi_axes as chi_axes
 from lfjax.physics import chi_t_powder as chi_t_powder
 from lfjax.physics import chi_t_powder_de as chi_t_powder_de
 from lfjax.physics import equivalents as equivalents
+from lfjax.physics import ground_g as ground_g
 from lfjax.physics import ion as ion
+from lfjax.physics import levels as levels
 from lfjax.physics import magnetization as magnetization
 from lfjax.physics.presets import preset as preset
 from lfjax.physics.presets import prior_ranges as prior_ranges

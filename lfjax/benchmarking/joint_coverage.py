@@ -43,7 +43,7 @@ import numpy as np
 
 from lfjax.constants import NA_MUB_EMU_PER_MOL
 from lfjax.engines import fit as ef
-from lfjax.engines import importance, nested
+from lfjax.engines import derived, importance, nested
 from lfjax.engines import likelihood as lk
 from lfjax.engines import sample as es
 from lfjax.io.curves import Curve
@@ -183,6 +183,9 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
     folded = es.fold_samples(problem, np.vstack([truth[None], post.samples]))
     rec["marginal_ranks"] = {name: float(np.mean(folded[1:, j] < folded[0, j]))
                              for j, name in enumerate(problem.theta_names)}
+    # the same for what the data measure: the first excited levels and the ground g-values
+    names, values = derived.quantities(problem, np.vstack([truth[None], post.samples]))
+    rec["derived_ranks"] = {name: float(np.mean(values[1:, j] < values[0, j])) for j, name in enumerate(names)}
     if sampler == "smc":  # ESS: the least of the tempering steps' (each a fraction of the particles)
         rec.update(ess=float(n_draws * np.min(post.ess)), ess_fraction=float(np.min(post.ess)),
                    smc_steps=post.n_steps, smc_betas=post.betas.tolist(), smc_ess=post.ess.tolist())
@@ -227,7 +230,8 @@ def totals(sets: list[dict], min_ess: float = MIN_ESS, ranges=None) -> dict:
     calibrated) are summarised by their mean and a five-bin histogram, and each theta entry's
     marginal rank (`marginal_ranks` of a set) by its mean over the sets and the fractions of all
     of them at most 0.01 or at least 0.99 (0.02 when calibrated: a truth beyond (nearly) every draw
-    in a parameter, a region the draws miss) and outside 0.05-0.95 (0.10). The coverages are also given
+    in a parameter, a region the draws miss) and outside 0.05-0.95 (0.10); likewise the ranks of
+    the derived quantities (`derived_ranks`: first excited levels, ground g-values). The coverages are also given
     over the sets whose final ESS is at least `min_ess` draws
     (`*_ess_ok`): with a handful of effective draws the quantiles of the posterior's log density
     are those of one or two points, and the HPD check says little.
@@ -241,13 +245,15 @@ def totals(sets: list[dict], min_ess: float = MIN_ESS, ranges=None) -> dict:
     g50, g50_se = _fraction([s["in50"] for s in good])
     med = (lambda key: float(np.median([s[key] for s in sets])) if sets else None)
     ranks = [s["hpd_rank"] for s in posterior if s.get("hpd_rank") is not None]
-    marginal = [s["marginal_ranks"] for s in posterior if s.get("marginal_ranks")]
     extra_marginal = {}
-    if marginal:
-        every = np.asarray([list(m.values()) for m in marginal], float)
-        extra_marginal = {"mean_marginal_rank": {k: float(np.mean([m[k] for m in marginal])) for k in marginal[0]},
-                          "marginal_rank_extreme_fraction": float(np.mean((every <= 0.01) | (every >= 0.99))),
-                          "marginal_rank_outside_5_95_fraction": float(np.mean((every < 0.05) | (every > 0.95)))}
+    for key, label in (("marginal_ranks", "marginal"), ("derived_ranks", "derived")):
+        ranks_of = [s[key] for s in posterior if s.get(key)]
+        if ranks_of:
+            every = np.asarray([list(m.values()) for m in ranks_of], float)
+            extra_marginal |= {
+                f"mean_{label}_rank": {k: float(np.mean([m[k] for m in ranks_of])) for k in ranks_of[0]},
+                f"{label}_rank_extreme_fraction": float(np.mean((every <= 0.01) | (every >= 0.99))),
+                f"{label}_rank_outside_5_95_fraction": float(np.mean((every < 0.05) | (every > 0.95)))}
     extra = {}
     if ranges is not None:
         lo, hi = np.asarray(ranges, float).T

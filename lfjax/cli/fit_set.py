@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
 
 from lfjax.cli._common import guarded
@@ -137,6 +138,13 @@ def run_fit_set(
     for i, s in enumerate(result.solutions, 1):
         cells = "  ".join(f"{v:>10.4g} ±{e:<8.2g}" for v, e in zip(s.theta, s.errors))
         typer.echo(f"{i:>3}  {cells}  {s.objective:10.4g}  {s.rms_rel_overall:7.2e}  {s.dlogL:5.2f}")
+    if result.solutions:
+        from lfjax.engines.derived import derived
+
+        levels, g = derived(problem, np.stack([s.theta for s in result.solutions]))
+        for i, (e, gv) in enumerate(zip(levels, g), 1):
+            typer.echo(f"{i:>3}  levels (K) {' '.join(f'{x:.4g}' for x in e[1:5])} ...; ground g {gv[0]:.3g} {gv[1]:.3g} "
+                       f"{gv[2]:.3g}")
     if out is not None:
         paths = write_fit(result, data, out, mset)
         typer.echo(f"wrote {len(paths)} files to {out} ({result.wall_s:.1f} s)", err=True)

@@ -130,6 +130,10 @@ def sample(
     typer.echo(f"{'name':>24} {'mean':>11} {'sd':>10} {'5%':>11} {'95%':>11} {'post/prior':>10}")
     for r in table:
         typer.echo(f"{r['name']:>24} {r['mean']:11.4g} {r['sd']:10.3g} {r['q05']:11.4g} {r['q95']:11.4g} {r['width_ratio']:10.3f}")
+    from lfjax.engines import derived
+
+    for name, r in derived.summary(problem, post.samples).items():  # levels (K) and ground g-values
+        typer.echo(f"{name:>24} {r['mean']:11.4g} {r['sd']:10.3g} {r['q05']:11.4g} {r['q95']:11.4g} {'':>10}")
     if problem.free == ("D", "E"):
         typer.echo(f"P(D < 0) on the canonical wedge: {float((folded[:, 0] < 0).mean()):.3f}")
     if out is not None:

@@ -3,7 +3,9 @@
 result.json lists, per solution: `params` (dict, K), `param_errors`, `chi_dia_emu_per_mol`, `f_m`,
 `mean_field_mol_per_emu` (null when not fitted), their 1-sigma errors, `objective` (the sum of
 squared weighted residuals that the fit minimises), `rms_rel_residual` per curve and overall,
-`dlogL` to the best; plus the noise level of each curve (given or estimated), the model spec
+`dlogL` to the best, `levels_k` (K above the ground level, one per Kramers doublet) and
+`g_ground` (principal g-values of the ground doublet, `engines.derived`); the sampler's
+result.json has `derived`: the posterior of the first excited levels and those g-values; plus the noise level of each curve (given or estimated), the model spec
 and the measurement set's provenance. samples.csv: one column per free parameter (named as in
 result.json), then chi_dia_emu_per_mol, f_m and the mean field if fitted.
 """
@@ -18,7 +20,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from lfjax.engines import exported
+from lfjax.engines import derived, exported
 from lfjax.engines import likelihood as lk
 from lfjax.engines._batches import in_batches
 from lfjax.io.atomic import write_files
@@ -38,7 +40,10 @@ def _solution_dict(problem: lk.Problem, s) -> dict:
         out[name + "_error"] = float(s.errors[i])
     if not problem.mean_field:
         out[lk.MEAN_FIELD] = None
+    e, g = derived.derived(problem, s.theta[None])
     out |= {
+        "levels_k": e[0].tolist(),
+        "g_ground": g[0].tolist(),
         "objective": s.objective,
         "rms_rel_residual": {c.label: float(r) for c, r in zip(problem.curves, s.rms_rel_residual)},
         "rms_rel_residual_overall": s.rms_rel_overall,
@@ -94,6 +99,7 @@ def sample_result_dict(posterior, folded, table, measurement_set=None, noise_plu
         else "given per curve, else integrated out (null)",
         "n_samples": int(folded.shape[0]),
         "posterior": table,
+        "derived": derived.summary(p, posterior.samples),
         "route": route_of(posterior),
         "diagnostics": _sampler_diagnostics(posterior, folded),
         "wall_s": posterior.wall_s,

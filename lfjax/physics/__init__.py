@@ -11,6 +11,8 @@ from lfjax.physics.hamiltonian import to_kelvin as to_kelvin
 from lfjax.physics.ions import Ion as Ion
 from lfjax.physics.ions import IonError as IonError
 from lfjax.physics.ions import ion as ion
+from lfjax.physics.levels import ground_g as ground_g
+from lfjax.physics.levels import levels as levels
 from lfjax.physics.magnetization import chi as chi
 from lfjax.physics.magnetization import chi_tensor as chi_tensor
 from lfjax.physics.magnetization import magnetization as magnetization

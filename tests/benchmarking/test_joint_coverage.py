@@ -62,6 +62,8 @@ def test_fractions_flags_and_objectives_are_consistent(report):
         assert s["in90"] == (s["truth_log_posterior"] >= s["posterior_logpost_q10"])
         assert set(s["marginal_ranks"]) == {"B20", "B40", "B60", "chi_dia_emu_per_mol", "f_m"}
         assert all(0.0 <= v <= 1.0 for v in s["marginal_ranks"].values())
+        assert set(s["derived_ranks"]) == {"E1_doublet_k", "E2_doublet_k", "E3_doublet_k", "g1", "g2", "g3"}
+        assert all(0.0 <= v <= 1.0 for v in s["derived_ranks"].values())
         assert s["in50"] == (s["truth_log_posterior"] >= s["posterior_logpost_q50"])
         assert s["posterior_logpost_q10"] <= s["posterior_logpost_q50"]
         assert np.isfinite(s["best_objective"]) and np.isfinite(s["truth_objective"])
@@ -209,6 +211,11 @@ def test_totals_summarise_the_hpd_ranks():
     t = jc.totals(sets)
     assert t["marginal_rank_extreme_fraction"] == pytest.approx(1 / 8)
     assert t["marginal_rank_outside_5_95_fraction"] == pytest.approx(2 / 8)
+    assert "derived_rank_extreme_fraction" not in t  # no set recorded them
+    for s in sets:
+        s["derived_ranks"] = {"g1": 0.5, "g3": 0.999}
+    t = jc.totals(sets)
+    assert t["derived_rank_extreme_fraction"] == pytest.approx(0.5) and t["mean_derived_rank"]["g1"] == 0.5
 
 
 def test_a_set_is_claimed_once(tmp_path):

@@ -116,3 +116,24 @@ def test_real_files_through_lfjax_fit(shared_dir, tmp_path, name, options, expec
     if name.startswith("KErSe2"):
         assert any("zero field" in w for w in data["input"]["warnings"])
         assert data["input"]["field_oe"] == 1000.0
+
+
+def test_set_fit_reports_levels_and_ground_g_values(tmp_path):
+    import jax
+    import jax.numpy as jnp
+
+    import lfjax
+
+    temps = np.geomspace(2.0, 300.0, 12)
+    with jax.enable_x64(True):
+        chi = np.asarray(lfjax.chi(lfjax.ion("Er3+"), {"B20": -0.5}, jnp.asarray(temps), 0.0))
+    path = tmp_path / "ax.csv"
+    np.savetxt(path, np.c_[temps, chi], delimiter=",", header="T_K,chi_emu_per_mol", comments="")
+    out = tmp_path / "out"
+    res = _fit([path, "--preset", "axial", "--starts", "4", "--out", out])
+    assert res.exit_code == 0, res.output
+    best = json.loads((out / "result.json").read_text())["solutions"][0]
+    assert len(best["levels_k"]) == 8 and best["levels_k"][0] == 0.0  # one energy per Kramers doublet
+    assert best["levels_k"] == sorted(best["levels_k"])
+    assert len(best["g_ground"]) == 3 and best["g_ground"] == sorted(best["g_ground"])
+    assert "ground g" in res.output

@@ -41,6 +41,11 @@ def test_sample_writes_outputs(tmp_path):
     assert {r["name"] for r in result["posterior"]} == {"D", "E", "chi_dia_emu_per_mol", "f_m"}
     assert result["p_d_negative"] > 0.5
     assert (out / "corner.png").stat().st_size > 0 and (out / "band_1.png").stat().st_size > 0
+    derived = result["derived"]  # D = -7 K: an easy axis, the |±15/2> doublet, g_z near 18
+    assert list(derived) == ["E1_doublet_k", "E2_doublet_k", "E3_doublet_k", "g1", "g2", "g3"]
+    assert 0 < derived["E1_doublet_k"]["mean"] < derived["E2_doublet_k"]["mean"]
+    assert derived["g3"]["q05"] <= derived["g3"]["q50"] <= derived["g3"]["q95"] and derived["g3"]["mean"] > 15
+    assert "E1_doublet_k" in res.output and "g3" in res.output
 
 
 def test_sample_unknown_preset_exits_2_and_writes_nothing(tmp_path):
