@@ -237,3 +237,10 @@ def test_mode_shares_compare_draws_with_the_laplace_weights():
     assert sum(rec["laplace_weights"]) == pytest.approx(1.0) and sum(rec["draw_shares"]) == pytest.approx(1.0)
     assert 0 <= rec["truth_component"] < len(rec["draw_shares"]) and 0.0 <= rec["hpd_rank"] <= 1.0
     assert rec["draws_dchi2_q50"] >= 0.0 and rec["draws_dchi2_q90"] >= rec["draws_dchi2_q50"]
+
+
+def test_tied_rank_counts_equal_draws_half():
+    draws = np.array([0.0, 1e-9, 2e-9, 0.5, 1.0])
+    assert jc.tied_rank(0.0, draws) == pytest.approx(0.3)  # three zeros up to rounding, two above
+    assert jc.tied_rank(0.75, draws) == pytest.approx(0.8)
+    assert jc.tied_rank(2.0, draws) == 1.0 and jc.tied_rank(-1.0, draws) == 0.0
