@@ -281,7 +281,8 @@ def write_fit(result, data, out_dir, measurement_set=None) -> list[Path]:
 
 def write_sample(posterior, folded, table, data, out_dir, measurement_set=None, n_bands: int = 200,
                  noise_plug_in: bool = False) -> list[Path]:
-    """result.json, samples.csv, corner.png and one band_<i>.png per curve, all-or-nothing."""
+    """result.json, samples.csv, corner.png, derived.png (levels and ground g-values) and one
+    band_<i>.png per curve, all-or-nothing."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -292,6 +293,7 @@ def write_sample(posterior, folded, table, data, out_dir, measurement_set=None, 
         "result.json": _json_writer(sample_result_dict(posterior, folded, table, measurement_set, noise_plug_in)),
         "samples.csv": lambda path: Path(path).write_text(samples_csv(p, folded)),
         "corner.png": fig_writer(corner_figure(p.theta_names, folded)),
+        "derived.png": fig_writer(corner_figure(*derived.quantities(p, posterior.samples))),
     }
     for i in range(len(p.curves)):
         bands = np.quantile(preds[i], [0.05, 0.5, 0.95], axis=0)

@@ -46,6 +46,7 @@ def test_sample_writes_outputs(tmp_path):
     assert 0 < derived["E1_doublet_k"]["mean"] < derived["E2_doublet_k"]["mean"]
     assert derived["g3"]["q05"] <= derived["g3"]["q50"] <= derived["g3"]["q95"] and derived["g3"]["mean"] > 15
     assert "E1_doublet_k" in res.output and "g3" in res.output
+    assert (out / "derived.png").stat().st_size > 0
 
 
 def test_sample_unknown_preset_exits_2_and_writes_nothing(tmp_path):
