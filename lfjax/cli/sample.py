@@ -52,7 +52,7 @@ def sample(
     """Posterior over ligand-field parameters and nuisances; samples.csv, corner plot, predictive bands."""
     from lfjax.engines.report import route_of, write_sample
     from lfjax.engines.route import choose_route
-    from lfjax.engines.sample import fold_samples, run_sample, summary
+    from lfjax.engines.sample import fold_samples, summary
 
     mset, problem, data, opts = fs.prepare(files, preset=preset, params=params, fix=fix, unit=unit,
                                            mean_field=mean_field, ion=ion, noise=noise, sigma_dia=sigma_dia,
@@ -109,7 +109,8 @@ def sample(
                    f"log evidence {post.log_evidence:.2f} +- {post.log_evidence_sd:.2f}"
                    + (" (chi_dia, f_m integrated out in closed form)" if post.integrated_nuisances else ""))
     elif route_of(post) == "smc":
-        typer.echo(f"{post.n_steps} tempering steps, final ESS {post.ess[-1]:.2f} N, log evidence {post.log_evidence:.2f}")
+        typer.echo(f"{post.n_steps} tempering steps, final ESS {post.ess[-1]:.2f} N, log evidence {post.log_evidence:.2f}"
+                   + (" (chi_dia, f_m integrated out in closed form)" if post.integrated_nuisances else ""))
         if post.replicas is not None:
             rep = post.replicas
             worst = max(rep["rhat"], key=rep["rhat"].get)

@@ -361,6 +361,68 @@ def integrated_nuisances(problem: Problem, theta, data):
     return jnp.where(jnp.isfinite(log_l), log_l, -jnp.inf), mean, cov
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class SampledTarget:
+    """The density a sampler moves in: all of theta, or theta without (chi_dia, f_m) integrated out.
+
+    Attributes:
+      problem: the problem; integrated: whether (chi_dia, f_m) are integrated out;
+      keep: (n_sampled,) indices of theta the sampler moves.
+    """
+
+    problem: Problem
+    integrated: bool
+    keep: np.ndarray
+
+    def embed(self, t):
+        """theta (n_theta,) of a sampled vector, the pair at its prior means (where its prior terms vanish)."""
+        if not self.integrated:
+            return t
+        k = self.problem.n_free
+        return jnp.zeros(self.problem.n_theta, t.dtype).at[self.keep].set(t).at[k + 1].set(1.0)
+
+    def log_prior(self, t):
+        return log_prior(self.problem, self.embed(t))
+
+    def log_likelihood(self, t, data):
+        if not self.integrated:
+            return log_likelihood(self.problem, t, data)
+        return integrated_nuisances(self.problem, self.embed(t), data)[0]
+
+    def draw_prior(self, key, n: int):
+        return draw_prior(self.problem, key, n)[:, self.keep]
+
+    def complete(self, sampled, data, key):
+        """Full theta (m, n_theta) of sampled vectors (m, n_sampled): (chi_dia, f_m) drawn from their
+        Gaussian conditional (`integrated_nuisances`) where integrated out."""
+        if not self.integrated:
+            return sampled
+        k = self.problem.n_free
+
+        def one(t, z):
+            full = self.embed(t)
+            _, mean, cov = integrated_nuisances(self.problem, full, data)
+            pair = mean + jnp.linalg.cholesky(cov) @ z
+            return full.at[k].set(pair[0]).at[k + 1].set(pair[1])
+
+        z = jax.random.normal(key, (sampled.shape[0], 2), sampled.dtype)
+        return jax.jit(jax.vmap(one))(sampled, z)
+
+
+def sampled_target(problem: Problem, integrate: bool | None = None) -> SampledTarget:
+    """The sampler's target: (chi_dia, f_m) integrated out where `integrate` (default: wherever
+    `nuisances_integrable` and another entry of theta is free): the same posterior and evidence
+    with two dimensions fewer, and without the ridges the pair forms with the ligand field."""
+    possible = nuisances_integrable(problem) and problem.n_theta > 2
+    if integrate is None:
+        integrate = possible
+    elif integrate and not possible:
+        raise ValueError("integrating (chi_dia, f_m) out needs a noise level on every curve and another free entry")
+    k = problem.n_free
+    keep = np.asarray([i for i in range(problem.n_theta) if not (integrate and i in (k, k + 1))])
+    return SampledTarget(problem=problem, integrated=bool(integrate), keep=keep)
+
+
 def log_prior(problem: Problem, theta):
     """Log prior density (up to a constant): ligand-field box or (D, E) wedge, Gaussian nuisances."""
     lf = theta[: problem.n_free]

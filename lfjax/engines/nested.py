@@ -72,33 +72,6 @@ class NestedPosterior:
     integrated_nuisances: bool = False
 
 
-def _reduced(problem: lk.Problem, integrate: bool):
-    """(indices of theta the run samples, theta of a sampled vector, log L of a sampled vector)."""
-    k = problem.n_free
-    if not integrate:
-        return np.arange(problem.n_theta), (lambda t: t), (lambda t, jdata: lk.log_likelihood(problem, t, jdata))
-    keep = np.asarray([i for i in range(problem.n_theta) if i not in (k, k + 1)])
-
-    def embed(t):  # the nuisances at their prior means (where their prior terms vanish)
-        return jnp.zeros(problem.n_theta, t.dtype).at[keep].set(t).at[k + 1].set(1.0)
-
-    return keep, embed, (lambda t, jdata: lk.integrated_nuisances(problem, embed(t), jdata)[0])
-
-
-def _draw_nuisances(problem: lk.Problem, embed, reduced, jdata, key):
-    """Full theta (n, n_theta) for reduced draws: (chi_dia, f_m) from their Gaussian conditional."""
-    k = problem.n_free
-
-    def one(t, z):
-        full = embed(t)
-        _, mean, cov = lk.integrated_nuisances(problem, full, jdata)
-        pair = mean + jnp.linalg.cholesky(cov) @ z
-        return full.at[k].set(pair[0]).at[k + 1].set(pair[1])
-
-    z = jax.random.normal(key, (reduced.shape[0], 2), reduced.dtype)
-    return jax.jit(jax.vmap(one))(reduced, z)
-
-
 def run_nested(problem: lk.Problem, data, *, n_live: int = 200, n_inner: int | None = None, n_draws: int = 1000,
                seed: int = 0, max_iterations: int = MAX_ITERATIONS, integrate_nuisances: bool | None = None,
                progress=None) -> NestedPosterior:
@@ -109,27 +82,20 @@ def run_nested(problem: lk.Problem, data, *, n_live: int = 200, n_inner: int | N
       n_live: live points (half of them replaced per round); n_inner: slice moves per replacement
         (default 2 x the number of sampled entries, at least 5); n_draws: equally weighted draws
         returned; seed: the one key of the run; max_iterations: give-up bound on the rounds.
-      integrate_nuisances: sample the rest of theta under the likelihood with (chi_dia, f_m)
-        integrated out in closed form (`likelihood.integrated_nuisances`), then draw the pair from
-        its Gaussian conditional: the same posterior and evidence with two dimensions fewer (and
-        without the ridges the pair forms with the ligand field). Default: wherever every curve
-        has a noise level and a ligand-field parameter or the mean field is free.
+      integrate_nuisances: sample the rest of theta with (chi_dia, f_m) integrated out in closed
+        form, then draw the pair from its Gaussian conditional (`likelihood.sampled_target`;
+        default: wherever every curve has a noise level and another entry is free).
       progress: optional callable(str) told of the evidence every 10 rounds.
     """
     t0 = time.perf_counter()
-    can_integrate = lk.nuisances_integrable(problem) and problem.n_theta > 2
-    if integrate_nuisances is None:
-        integrate_nuisances = can_integrate
-    elif integrate_nuisances and not can_integrate:
-        raise ValueError("integrating (chi_dia, f_m) out needs a noise level on every curve and another free entry")
-    keep, embed, loglik_fn = _reduced(problem, integrate_nuisances)
-    n_inner = int(n_inner if n_inner is not None else max(5, 2 * keep.size))
+    target = lk.sampled_target(problem, integrate_nuisances)
+    n_inner = int(n_inner if n_inner is not None else max(5, 2 * target.keep.size))
     with jax.enable_x64(True):
         jdata = lk.to_jax(data)
-        algo = blackjax.nss(lambda t: lk.log_prior(problem, embed(t)), lambda t: loglik_fn(t, jdata),
+        algo = blackjax.nss(target.log_prior, lambda t: target.log_likelihood(t, jdata),
                             num_inner_steps=n_inner, num_delete=max(1, n_live // 2))
         key, k_init = jax.random.split(jax.random.key(seed))
-        state = algo.init(lk.draw_prior(problem, k_init, n_live)[:, keep])
+        state = algo.init(target.draw_prior(k_init, n_live))
         step = jax.jit(algo.step)
         dead, history = [], []
         for it in range(max_iterations):
@@ -152,13 +118,12 @@ def run_nested(problem: lk.Problem, data, *, n_live: int = 200, n_inner: int | N
         ess = float(1.0 / np.sum(w**2))
         idx = np.asarray(resampling.systematic(jax.random.fold_in(key, max_iterations + 2), jnp.asarray(w), n_draws))
         samples, loglik = positions[idx], loglik[idx]
-        if integrate_nuisances:
-            samples = _draw_nuisances(problem, embed, jnp.asarray(samples), jdata,
-                                      jax.random.fold_in(key, max_iterations + 3))
+        if target.integrated:
+            samples = target.complete(jnp.asarray(samples), jdata, jax.random.fold_in(key, max_iterations + 3))
             loglik = jax.jit(jax.vmap(lambda t: lk.log_likelihood(problem, t, jdata)))(samples)
             samples, loglik = np.asarray(samples), np.asarray(loglik)
     return NestedPosterior(problem=problem, samples=samples, log_likelihood=loglik,
                            log_evidence=float(np.mean(log_z)), log_evidence_sd=float(np.std(log_z)), ess=ess,
                            n_live=n_live, n_inner=n_inner, n_iterations=len(history), n_dead=int(positions.shape[0]),
                            log_z_history=np.asarray(history), wall_s=time.perf_counter() - t0,
-                           integrated_nuisances=bool(integrate_nuisances))
+                           integrated_nuisances=target.integrated)

@@ -12,7 +12,6 @@ result.json), then chi_dia_emu_per_mol, f_m and the mean field if fitted.
 
 from __future__ import annotations
 
-import functools
 import io
 import json
 from pathlib import Path
@@ -118,7 +117,9 @@ def route_of(posterior) -> str:
 
 
 def _sampler_diagnostics(posterior, folded) -> dict:
-    unique = float(np.unique(folded, axis=0).shape[0] / folded.shape[0])
+    # distinct draws of the entries the sampler moved (nuisances drawn afterwards always differ)
+    moved = lk.sampled_target(posterior.problem, getattr(posterior, "integrated_nuisances", False)).keep
+    unique = float(np.unique(folded[:, moved], axis=0).shape[0] / folded.shape[0])
     route = route_of(posterior)
     if route == "nested":
         return {"n_live": posterior.n_live, "n_inner": posterior.n_inner, "n_rounds": posterior.n_iterations,
@@ -130,7 +131,7 @@ def _sampler_diagnostics(posterior, folded) -> dict:
                 "ess_fraction": posterior.ess.tolist(), "acceptance": posterior.acceptance.tolist(),
                 "independence_acceptance": posterior.independence_acceptance.tolist(),
                 "log_evidence": posterior.log_evidence, "final_unique_fraction": unique,
-                "replicas": posterior.replicas}
+                "integrated_nuisances": posterior.integrated_nuisances, "replicas": posterior.replicas}
     ess = float(posterior.ess_pooled)
     return {"ess_fraction_per_round": posterior.ess.tolist(), "ess": ess, "ess_of": "all rounds pooled",
             "reliable": ess >= 100,

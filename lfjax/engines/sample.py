@@ -84,6 +84,8 @@ class Posterior:
         (`run_sample_seeded` without or with an earlier run's draws).
       replicas: for draws pooled from independent runs (`pool_replicas`), their agreement
         (`replica_check`); None for one run.
+      integrated_nuisances: whether the path ran with (chi_dia, f_m) integrated out and drew
+        them from their conditional at the end (`run_sample`).
     """
 
     problem: lk.Problem
@@ -97,22 +99,25 @@ class Posterior:
     wall_s: float
     start: str = "prior"
     replicas: dict | None = None
+    integrated_nuisances: bool = False
 
     @property
     def n_steps(self) -> int:
         return int(self.betas.size)
 
 
-@functools.partial(jax.jit, static_argnames=("problem", "target_ess", "n_mcmc"))
-def _smc_step(problem, key, state, mixture, scale, data, target_ess, n_mcmc, reference=None):
+@functools.partial(jax.jit, static_argnames=("problem", "target_ess", "n_mcmc", "integrate"))
+def _smc_step(problem, key, state, mixture, scale, data, target_ess, n_mcmc, reference=None, integrate=False):
     """One adaptive tempered SMC step; returns (state, ess of the increment, walk and independence
     acceptance, log Z increment). `mixture` (`mixture.Mixture`) and the walk `scale` drive the moves.
 
     With `reference` (the `params` of a `mixture.Reference` r, a normalised density) the tempered
-    path runs from r to the posterior: r^(1 - beta) (prior x L)^beta.
+    path runs from r to the posterior: r^(1 - beta) (prior x L)^beta. With `integrate` the
+    particles lack (chi_dia, f_m), integrated out (`likelihood.sampled_target`).
     """
-    loglik = lambda t: lk.log_likelihood(problem, t, data)
-    logprior = lambda t: lk.log_prior(problem, t)
+    target = lk.sampled_target(problem, integrate)
+    loglik = lambda t: target.log_likelihood(t, data)
+    logprior = target.log_prior
     if reference is not None:
         log_r = lambda t: mk.Reference.log_r(problem, reference, t)
         loglik = lambda t: lk.log_likelihood(problem, t, data) + lk.log_prior(problem, t) - log_r(t)
@@ -148,6 +153,7 @@ def run_sample(
     seed: int = 0,
     max_steps: int = MAX_STEPS,
     reference: mk.Reference | None = None,
+    integrate_nuisances: bool | None = None,
 ) -> Posterior:
     """Adaptive tempered SMC from the prior to the posterior (see the module docstring). float64.
 
@@ -159,13 +165,20 @@ def run_sample(
       reference: a normalised density r (`mixture.reference`: e.g. around amortized draws or the
         fit's optima) whose N draws start the path instead of the prior; the path then tempers
         from r to the posterior.
+      integrate_nuisances: from the prior, temper the rest of theta with (chi_dia, f_m) integrated
+        out in closed form and draw the pair from its conditional at the end
+        (`likelihood.sampled_target`; default: wherever every curve has a noise level and another
+        entry is free). Paths from a reference sample all of theta.
     """
     t0 = time.perf_counter()
     key = jax.random.key(seed)
     with jax.enable_x64(True):
         jdata = lk.to_jax(data)
         key, k_init = jax.random.split(key)
-        particles = lk.draw_prior(problem, k_init, n_particles) if reference is None else jnp.asarray(reference.theta)
+        if reference is not None and integrate_nuisances:
+            raise ValueError("a path from a reference samples all of theta")
+        target = lk.sampled_target(problem, integrate_nuisances if reference is None else False)
+        particles = target.draw_prior(k_init, n_particles) if reference is None else jnp.asarray(reference.theta)
         ref_params = None if reference is None else tuple(jnp.asarray(a) for a in reference.params)
         state = blackjax.smc.tempered.init(particles)
         scale, betas, esses, accs, accs_ind, log_z = 1.0, [], [], [], [], 0.0
@@ -175,7 +188,8 @@ def run_sample(
                 mixture = _with_reference(mixture, reference)
             mixture = mk.Mixture(*(jnp.asarray(a) for a in mixture))
             state, ess, acc, acc_ind, dlogz = _smc_step(problem, jax.random.fold_in(key, step), state, mixture,
-                                                        jnp.asarray(scale), jdata, target_ess, n_mcmc, ref_params)
+                                                        jnp.asarray(scale), jdata, target_ess, n_mcmc, ref_params,
+                                                        target.integrated)
             acc = float(acc)
             accs_ind.append(float(acc_ind))
             betas.append(float(state.tempering_param))
@@ -188,12 +202,14 @@ def run_sample(
         if reference is not None:  # the path's end is the unnormalised prior x L
             log_z -= lk.log_prior_norm(problem)
         idx = resampling.systematic(jax.random.fold_in(key, max_steps + 1), state.weights, particles.shape[0])
-        samples = np.asarray(state.particles)[np.asarray(idx)]
+        samples = state.particles[idx]
+        samples = np.asarray(target.complete(samples, jdata, jax.random.fold_in(key, max_steps + 2)))
         ll = np.asarray(_loglik_batch(problem, jnp.asarray(samples), jdata))
     return Posterior(problem=problem, samples=samples, log_likelihood=ll, betas=np.asarray(betas),
                      ess=np.asarray(esses), acceptance=np.asarray(accs),
                      independence_acceptance=np.asarray(accs_ind), log_evidence=log_z,
-                     wall_s=time.perf_counter() - t0, start="prior" if reference is None else "reference")
+                     wall_s=time.perf_counter() - t0, start="prior" if reference is None else "reference",
+                     integrated_nuisances=target.integrated)
 
 
 def _with_reference(mixture: mk.Mixture, reference: mk.Reference) -> mk.Mixture:
