@@ -134,7 +134,10 @@ def sample(
     from lfjax.engines import derived
 
     for name, r in derived.summary(problem, post.samples).items():  # levels (K) and ground g-values
-        typer.echo(f"{name:>24} {r['mean']:11.4g} {r['sd']:10.3g} {r['q05']:11.4g} {r['q95']:11.4g} {'':>10}")
+        if name in derived.G_NAMES:  # fixed point: a g that vanishes by symmetry reads 0.0000, not 1e-06
+            typer.echo(f"{name:>24} {r['mean']:11.4f} {r['sd']:10.4f} {r['q05']:11.4f} {r['q95']:11.4f} {'':>10}")
+        else:
+            typer.echo(f"{name:>24} {r['mean']:11.4g} {r['sd']:10.3g} {r['q05']:11.4g} {r['q95']:11.4g} {'':>10}")
     if problem.free == ("D", "E"):
         typer.echo(f"P(D < 0) on the canonical wedge: {float((folded[:, 0] < 0).mean()):.3f}")
     if out is not None:
