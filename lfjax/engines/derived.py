@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from lfjax.engines import likelihood as lk
-from lfjax.physics.levels import ground_g, levels
+from lfjax.physics.levels import levels_and_g
 
 #: Excited levels (doublets for a Kramers ion) summarised by `quantities`.
 N_LEVELS = 3
@@ -33,8 +33,7 @@ def derived(problem: lk.Problem, thetas) -> tuple[np.ndarray, np.ndarray]:
     with jax.enable_x64(True):
         t = jnp.asarray(np.atleast_2d(np.asarray(thetas, float)))
         params = problem.spec.stevens_params(jax.vmap(lambda x: lk.full_vector(problem, x))(t))
-        e = np.asarray(levels(problem.ion, params, dtype=jnp.float64))
-        g = np.asarray(ground_g(problem.ion, params, dtype=jnp.float64))
+        e, g = (np.asarray(a) for a in levels_and_g(problem.ion, params, dtype=jnp.float64))
     if problem.ion.kramers:
         e = e[:, ::2]
     return e, g

@@ -33,6 +33,16 @@ def _spectrum(ion: Ion, params: Mapping[str, object], dtype=None):
     return energies - energies[..., :1], vecs
 
 
+def levels_and_g(ion: Ion, params: Mapping[str, object], dtype=None):
+    """(`levels`, `ground_g`) from one diagonalisation."""
+    energies, vecs = _spectrum(ion, params, dtype)
+    pair = vecs[..., :2]  # (..., N, 2)
+    j_ops = jnp.asarray(np.stack(spin_matrices(ion.j)), dtype=jnp.result_type(pair.dtype, jnp.complex64))
+    m = jnp.einsum("...ia,dij,...jb->...dab", jnp.conj(pair), j_ops, pair)  # (..., 3, 2, 2)
+    gg = 2 * ion.g**2 * jnp.real(jnp.einsum("...aij,...bji->...ab", m, m))
+    return energies, jnp.sqrt(jnp.clip(jnp.linalg.eigvalsh(gg), 0.0, None))
+
+
 def levels(ion: Ion, params: Mapping[str, object], dtype=None):
     """Energies above the ground level (K), shape (..., 2J+1), ascending."""
     return _spectrum(ion, params, dtype)[0]
@@ -40,9 +50,4 @@ def levels(ion: Ion, params: Mapping[str, object], dtype=None):
 
 def ground_g(ion: Ion, params: Mapping[str, object], dtype=None):
     """Principal g-values of the two lowest states (effective spin 1/2), shape (..., 3), ascending."""
-    _, vecs = _spectrum(ion, params, dtype)
-    pair = vecs[..., :2]  # (..., N, 2)
-    j_ops = jnp.asarray(np.stack(spin_matrices(ion.j)), dtype=jnp.result_type(pair.dtype, jnp.complex64))
-    m = jnp.einsum("...ia,dij,...jb->...dab", jnp.conj(pair), j_ops, pair)  # (..., 3, 2, 2)
-    gg = 2 * ion.g**2 * jnp.real(jnp.einsum("...aij,...bji->...ab", m, m))
-    return jnp.sqrt(jnp.clip(jnp.linalg.eigvalsh(gg), 0.0, None))
+    return levels_and_g(ion, params, dtype)[1]
