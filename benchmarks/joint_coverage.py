@@ -40,6 +40,9 @@ def main():
     parser.add_argument("--draws", type=int, default=1000,
                         help="importance draws per round (SMC: particles; nested: posterior draws kept)")
     parser.add_argument("--live", type=int, default=200, help="nested: live points")
+    parser.add_argument("--regions", type=int, default=1, help="nested: regions the live points may be cut into")
+    parser.add_argument("--chain-steps", type=int, default=2000,
+                        help="nested: steps kept of the Metropolis chains from the nested draws (0: none)")
     parser.add_argument("--mcmc", type=int, default=5, help="SMC: Metropolis steps per tempering step")
     parser.add_argument("--rounds", type=int, default=3, help="importance rounds at most")
     parser.add_argument("--starts", type=int, default=16, help="fit starts")
@@ -78,7 +81,7 @@ def main():
                  truth_box=args.truth_box, noise_range=tuple(args.noise_range), max_rounds=args.rounds,
                  n_temps=args.temps, n_fields=args.fields, explore_points=args.explore_points,
                  max_wall_s=args.max_wall_s, out=args.out, resume=args.resume, log=lambda m: print(m, flush=True),
-                 sampler=args.sampler, n_mcmc=args.mcmc, mh_direction=args.mh_direction, n_live=args.live,
+                 sampler=args.sampler, n_mcmc=args.mcmc, mh_direction=args.mh_direction, n_live=args.live, max_regions=args.regions, chain_steps=args.chain_steps,
                  indices=None if args.indices is None else parse_indices(args.indices), claim_dir=args.claim_dir)
     print(f"{report['n_sets_done']} sets: fit no worse than truth {report['fit_no_worse_than_truth']:.2f}, "
           f"coverage90 {report['coverage90']:.2f} +- {report['coverage90_se']:.2f}, "

@@ -137,12 +137,15 @@ def simulated_set(spec: ModelSpec, index: int, seed: int, truth_box: float = 1.0
 def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_range, noise_mode: str,
             n_starts: int, n_draws: int, max_rounds: int, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS,
             explore_points: int | None = 25, sampler: str = "importance", n_mcmc: int = 5,
-            mh_direction="powder", n_live: int = 200) -> dict:
+            mh_direction="powder", n_live: int = 200, max_regions: int = nested.MAX_REGIONS,
+            chain_steps: int = nested.CHAIN_KEEP) -> dict:
     """Simulate, fit and sample one set; the per-set record of the report.
 
     With sampler "smc", `n_draws` is the number of particles and `n_mcmc` the Metropolis steps per
     tempering step; with "nested", `n_draws` the posterior draws kept and `n_live` the live points
-    (`nested.run_nested`; the fit then only checks the objective)."""
+    (`nested.run_nested`, the live points cut into at most `max_regions` regions, the draws those of
+    Metropolis chains run `chain_steps` steps from the nested draws; the fit then only checks the
+    objective)."""
     t0 = time.perf_counter()
     truth, noise, curves = simulated_set(spec, index, seed, truth_box, noise_range, noise_mode, n_temps, n_fields,
                                          mh_direction)
@@ -175,7 +178,8 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
         if sampler == "smc":
             post = es.run_sample_seeded(problem, data, result, n_particles=n_draws, n_mcmc=n_mcmc, seed=seed + index)
         elif sampler == "nested":
-            post = nested.run_nested(problem, data, n_live=n_live, n_draws=n_draws, seed=seed + index)
+            post = nested.run_nested(problem, data, n_live=n_live, n_draws=n_draws, seed=seed + index,
+                                     max_regions=max_regions, chain_steps=chain_steps)
         else:
             post = importance.run_importance(problem, data, result, n_draws=n_draws, max_rounds=max_rounds,
                                              seed=seed + index)
@@ -201,7 +205,8 @@ def one_set(spec: ModelSpec, index: int, seed: int, *, truth_box: float, noise_r
     elif sampler == "nested":  # ESS of the weighted dead points the draws come from
         rec.update(ess=post.ess, ess_fraction=post.ess / post.n_dead, ns_rounds=post.n_iterations,
                    log_evidence=post.log_evidence, log_evidence_sd=post.log_evidence_sd,
-                   integrated_nuisances=post.integrated_nuisances)
+                   integrated_nuisances=post.integrated_nuisances, n_regions=post.n_regions,
+                   chains=post.chains)
     else:
         rec.update(ess=float(post.ess_pooled), ess_fraction=float(post.ess_pooled / (n_draws * len(post.ess))),
                    ess_rounds=post.ess.tolist(), n_components=post.n_components)
@@ -302,7 +307,8 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
         max_rounds: int = 3, n_temps: int = N_TEMPS, n_fields: int = N_FIELDS, explore_points: int | None = 25,
         max_wall_s: float | None = None, out: str | None = None, resume: bool = False, log=None,
         sampler: str = "importance", n_mcmc: int = 5, indices=None, claim_dir: str | None = None,
-        mh_direction="powder", n_live: int = 200) -> dict:
+        mh_direction="powder", n_live: int = 200, max_regions: int = nested.MAX_REGIONS,
+        chain_steps: int = nested.CHAIN_KEEP) -> dict:
     """The calibration benchmark (see the module docstring); returns the report dict.
 
     Args:
@@ -314,7 +320,8 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
       explore_points: `fit.run_fit`'s exploration size (a fit on at most this many points per
         curve first, then the best optima on all points); curves no longer than it skip the stage.
       sampler: "importance" | "smc" | "nested" (module docstring); n_mcmc: SMC Metropolis steps per
-        tempering step; n_live: nested sampling's live points.
+        tempering step; n_live: nested sampling's live points; max_regions: its regions at most;
+        chain_steps: steps kept of the Metropolis chains from the nested draws (0: none).
       mh_direction: the M(H) curve's field direction ("powder" or a crystal direction).
       max_wall_s: stop starting new sets after this many seconds (the report says how many ran).
       out: JSON path, rewritten atomically after every set; log: optional callable(str).
@@ -352,7 +359,9 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
                    "hpd": "truth in X % HPD when its log posterior >= the (100 - X) % quantile of the draws'",
                    "fit_check": f"best objective <= truth objective at the fit's sigmas + {OBJ_TOL}",
                    "max_wall_s": max_wall_s, "sampler": sampler, "n_mcmc": n_mcmc if sampler == "smc" else None,
-                   "n_live": n_live if sampler == "nested" else None},
+                   "n_live": n_live if sampler == "nested" else None,
+                   "max_regions": max_regions if sampler == "nested" else None,
+                   "chain_steps": chain_steps if sampler == "nested" else None},
         "spec": spec.to_dict(),
         "device": f"{jax.devices()[0].platform}: {jax.devices()[0].device_kind}",
         "cpu_count": os.cpu_count(),
@@ -380,7 +389,8 @@ def run(preset: str = "axial", n_sets: int = 50, seed: int = 0, n_draws: int = 1
         rec = one_set(spec, i, seed, truth_box=truth_box, noise_range=noise_range, noise_mode=noise,
                       n_starts=n_starts, n_draws=n_draws, max_rounds=max_rounds, n_temps=n_temps,
                       n_fields=n_fields, explore_points=explore_points, sampler=sampler, n_mcmc=n_mcmc,
-                      mh_direction=mh_direction, n_live=n_live)
+                      mh_direction=mh_direction, n_live=n_live, max_regions=max_regions,
+                      chain_steps=chain_steps)
         report["sets"].append(rec)
         jax.clear_caches()  # each set compiles its own solvers; kept, they exhaust the process's memory maps
         say(f"set {i} ({len(report['sets'])} of {len(todo)}): fit {'ok' if rec['fit_no_worse_than_truth'] else 'WORSE'} "

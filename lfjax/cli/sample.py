@@ -34,6 +34,13 @@ def sample(
     route: Annotated[str, typer.Option(help="auto | smc | importance (around the fit's optima) | nested (nested "
                                             "sampling from the prior: no tempering, evidence with its error).")] = "auto",
     live: Annotated[int, typer.Option(help="Nested route: live points.")] = 200,
+    chain_steps: Annotated[int, typer.Option(help="Nested route: steps kept of the Metropolis chains run at the "
+                                                  "posterior from the nested draws (they travel along thin curved "
+                                                  "valleys that nested sampling's moves do not); 0: the nested "
+                                                  "draws themselves.")] = 2000,
+    regions: Annotated[int, typer.Option(help="Nested route: regions the live points may be cut into where they "
+                                              "fall apart into separate pockets (each pocket then keeps its points "
+                                              "and its share of the evidence); 1: none.")] = 1,
     start: Annotated[str, typer.Option(help="SMC route: temper from the prior, from the global fit's optima (plus "
                                             "20 % prior), or both (SMC from the prior, then from its draws and "
                                             "the fit's optima: narrow modes either search misses are kept).")] = "prior",
@@ -66,6 +73,10 @@ def sample(
         raise UserInputError(f"--route must be auto, smc, importance or nested; got {route!r}")
     if live < 2:
         raise UserInputError(f"--live must be at least 2; got {live}")
+    if regions < 1:
+        raise UserInputError(f"--regions must be at least 1; got {regions}")
+    if chain_steps < 0:
+        raise UserInputError(f"--chain-steps must be 0 or more; got {chain_steps}")
     if start not in ("prior", "fit", "both"):
         raise UserInputError(f"--start must be prior, fit or both; got {start!r}")
     if replicas < 1:
@@ -88,7 +99,8 @@ def sample(
     if route == "nested":
         from lfjax.engines.nested import run_nested
 
-        post = run_nested(problem, data, n_live=live, n_draws=particles, seed=seed,
+        post = run_nested(problem, data, n_live=live, n_draws=particles, seed=seed, chain_steps=chain_steps,
+                          max_regions=regions,
                           progress=lambda message: typer.echo(f"nested: {message}", err=True))
     elif route == "smc":
         post = _smc(problem, data, start, particles, mcmc_steps, starts or int(opts.get("starts", 32)), seed, replicas)
@@ -107,7 +119,15 @@ def sample(
     if route_of(post) == "nested":
         typer.echo(f"nested sampling: {post.n_iterations} rounds, {post.n_dead} weighted points (ESS {post.ess:.0f}), "
                    f"log evidence {post.log_evidence:.2f} +- {post.log_evidence_sd:.2f}"
-                   + (" (chi_dia, f_m integrated out in closed form)" if post.integrated_nuisances else ""))
+                   + (" (chi_dia, f_m integrated out in closed form)" if post.integrated_nuisances else "")
+                   + (f", {post.n_regions} regions" if post.n_regions > 1 else ""))
+        if post.chains is not None:
+            ch = post.chains
+            typer.echo(f"draws from {ch['n_chains']} Metropolis chains x {ch['n_keep']} steps (after {ch['n_adapt']} "
+                       f"adaptation steps) started at the nested draws: acceptance {ch['acceptance']:.2f}, "
+                       f"split R-hat max {max(ch['rhat']):.2f}"
+                       + (" (chains in separate modes or not mixed: the modes' weights are those of the nested "
+                          "draws)" if max(ch['rhat']) > 1.1 else ""))
     elif route_of(post) == "smc":
         typer.echo(f"{post.n_steps} tempering steps, final ESS {post.ess[-1]:.2f} N, log evidence {post.log_evidence:.2f}"
                    + (" (chi_dia, f_m integrated out in closed form)" if post.integrated_nuisances else ""))

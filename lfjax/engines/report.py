@@ -125,7 +125,8 @@ def _sampler_diagnostics(posterior, folded) -> dict:
         return {"n_live": posterior.n_live, "n_inner": posterior.n_inner, "n_rounds": posterior.n_iterations,
                 "n_dead": posterior.n_dead, "ess": posterior.ess, "log_evidence": posterior.log_evidence,
                 "log_evidence_sd": posterior.log_evidence_sd, "log_evidence_history": posterior.log_z_history.tolist(),
-                "integrated_nuisances": posterior.integrated_nuisances, "final_unique_fraction": unique}
+                "integrated_nuisances": posterior.integrated_nuisances, "final_unique_fraction": unique,
+                "chains": posterior.chains}
     if route == "smc":
         return {"start": posterior.start, "n_steps": posterior.n_steps, "betas": posterior.betas.tolist(),
                 "ess_fraction": posterior.ess.tolist(), "acceptance": posterior.acceptance.tolist(),

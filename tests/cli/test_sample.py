@@ -7,6 +7,7 @@ import json
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 import lfjax
@@ -143,8 +144,21 @@ def test_sample_nested_route_writes_its_diagnostics(tmp_path):
     assert result["route"] == "nested"
     diag = result["diagnostics"]
     assert diag["n_live"] == 64 and diag["log_evidence_sd"] > 0 and diag["ess"] > 50
-    assert len(diag["log_evidence_history"]) == diag["n_rounds"]
+    assert 0 < len(diag["log_evidence_history"]) <= diag["n_rounds"]
+    # the draws come from Metropolis chains started at the nested draws
+    assert diag["chains"]["n_chains"] == 64 and diag["chains"]["n_keep"] == 2000 and "Metropolis chains" in res.output
+    assert 0 < diag["chains"]["acceptance"] < 1
     # the default model's known noise: (chi_dia, f_m) integrated out, then drawn (columns 3 and 4)
     assert diag["integrated_nuisances"] is True and "integrated out in closed form" in res.output
     samples = np.loadtxt(out / "samples.csv", delimiter=",", skiprows=1)
     assert samples.shape == (300, 4) and result["p_d_negative"] > 0.5
+
+
+@pytest.mark.parametrize("flag, value", [("--chain-steps", "-1"), ("--regions", "0")])
+def test_sample_nested_route_refuses_bad_settings(tmp_path, flag, value):
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["sample", str(_table(tmp_path)), "--preset", "DE", "--route", "nested", flag, value,
+                              "--out", str(out)])
+    assert res.exit_code == 2
+    assert flag in res.output and len(res.output.strip().splitlines()) == 1
+    assert not out.exists()

@@ -82,7 +82,7 @@ def test_nested_finds_the_sign_of_d_on_an_easy_axis_curve():
     folded = fold_samples(problem, post.samples)
     assert np.mean(folded[:, 0] < 0) > 0.8
     assert np.all(np.isfinite(post.log_likelihood)) and np.isfinite(post.log_evidence)
-    assert post.log_z_history.size == post.n_iterations and np.all(np.diff(post.log_z_history) >= -1e-9)
+    assert 0 < post.log_z_history.size <= post.n_iterations and np.all(np.diff(post.log_z_history) >= -1e-9)
 
 
 @pytest.mark.slow
@@ -95,3 +95,28 @@ def test_nested_matches_exact_grid_posterior(truth, seed):
     problem, data = lk.build(curves, model_spec(ION, preset="DE"), wedge_d_max_k=15.0)
     post = run_nested(problem, data, n_live=400, n_draws=4000, seed=seed)
     assert_matches_grid(grid_posterior(curves[0]), smc_posterior(fold_samples(problem, post.samples)))
+
+
+def test_canonical_region_of_the_d3d_group_and_unfolded_draws():
+    """D3d powder chi(T): the likelihood keeps B43, B63 -> -B43, -B63, so the run samples one half of
+    the box (one half-space) and returns each draw as one of its two images."""
+    from lfjax.engines.nested import canonical_region
+
+    spec = model_spec(ION, preset="D3d")
+    curves = simulate_curves(ION, {"B20": -1.0, "B40": 0.005, "B43": 0.1}, mh=False, n_t=8, chi_noise=0.01)
+    problem, data = lk.build(curves, spec)
+    target = lk.sampled_target(problem)
+    with jax.enable_x64(True):
+        jdata = lk.to_jax(data)
+        region = canonical_region(problem, target, jdata)
+        x = np.asarray(region.draw(target.draw_prior)(jax.random.key(3), 500))
+    assert region.group.n_maps == 2 and region.A.shape == (1, target.keep.size)
+    flip = [problem.theta_names.index(n) for n in ("B43", "B63")]
+    moved = np.flatnonzero(region.A[0])
+    assert set(moved) == set(flip)  # the half-space involves the flipped entries only
+    assert np.all(x @ region.A[0] <= 0) and np.all((x * np.where(np.isin(np.arange(x.shape[1]), flip), -1, 1))
+                                                 @ region.A[0] >= 0)
+    post = run_nested(problem, data, n_live=40, n_draws=400, seed=2, chain_steps=300, n_chains=16)
+    share = np.mean(post.samples @ np.r_[region.A[0], 0.0, 0.0] <= 0)
+    assert 0.35 < share < 0.65  # both images, in equal measure
+    assert post.chains["n_chains"] == 16 and len(post.chains["rhat"]) == target.keep.size
