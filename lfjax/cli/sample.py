@@ -153,7 +153,8 @@ def sample(
         typer.echo(f"{r['name']:>24} {r['mean']:11.4g} {r['sd']:10.3g} {r['q05']:11.4g} {r['q95']:11.4g} {r['width_ratio']:10.3f}")
     from lfjax.engines import derived
 
-    for name, r in derived.summary(problem, post.samples).items():  # levels (K) and ground g-values
+    derived_values = derived.quantities(problem, post.samples)  # levels (K) and ground g-values
+    for name, r in derived.summarise(*derived_values).items():
         if name in derived.G_NAMES:  # fixed point: a g that vanishes by symmetry reads 0.0000, not 1e-06
             typer.echo(f"{name:>24} {r['mean']:11.4f} {r['sd']:10.4f} {r['q05']:11.4f} {r['q95']:11.4f} {'':>10}")
         else:
@@ -161,7 +162,8 @@ def sample(
     if problem.free == ("D", "E"):
         typer.echo(f"P(D < 0) on the canonical wedge: {float((folded[:, 0] < 0).mean()):.3f}")
     if out is not None:
-        paths = write_sample(post, folded, table, data, out, mset, noise_plug_in=fit_result is not None)
+        paths = write_sample(post, folded, table, data, out, mset, noise_plug_in=fit_result is not None,
+                             derived_values=derived_values)
         typer.echo(f"wrote {len(paths)} files to {out} ({post.wall_s:.1f} s)", err=True)
 
 

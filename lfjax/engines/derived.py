@@ -48,7 +48,11 @@ def quantities(problem: lk.Problem, thetas) -> tuple[tuple[str, ...], np.ndarray
 
 def summary(problem: lk.Problem, thetas) -> dict:
     """{name: {mean, sd, q05, q50, q95}} of `quantities` over posterior draws."""
-    names, values = quantities(problem, thetas)
+    return summarise(*quantities(problem, thetas))
+
+
+def summarise(names, values) -> dict:
+    """{name: {mean, sd, q05, q50, q95}} of `quantities`' values (m, n) already computed."""
     q = np.quantile(values, [0.05, 0.5, 0.95], axis=0)
     return {n: {"mean": float(values[:, i].mean()), "sd": float(values[:, i].std()), "q05": float(q[0, i]),
                 "q50": float(q[1, i]), "q95": float(q[2, i])} for i, n in enumerate(names)}

@@ -12,6 +12,22 @@ so every region is shrunk at the rate of its own volume, and the dead points wei
 shell's prior volume are draws of the posterior at every temperature at once. Its evidence comes
 with an error (the spread of the simulated volume shrinkage).
 
+Three refinements (each measured on D3d sets with chi(T) and M(H) along x; README):
+
+- Canonical region: where every map of the likelihood's symmetry group is a signed permutation of
+  parameters with equal prior ranges (D3d: B43, B63 -> -B43, -B63), prior and likelihood are both
+  invariant, so the run samples the canonical region alone (`CanonicalRegion`), with the same
+  evidence, and returns each draw as one of its images at random. The live points then hold one
+  copy of each mode, and their covariance, which shapes the slice moves, is not stretched across
+  images.
+- Chains (`chain_steps`, default on): the few slice moves per replacement do not carry points
+  along a long, thin, curved valley, and independent runs put its mass at different places along
+  it. Metropolis chains run at the posterior from `n_chains` of the nested draws (`chains`) travel
+  along it; their states are the draws returned. Chains do not jump between separate modes, so the
+  modes' weights stay those of the nested draws; split R-hat says how far the chains mixed.
+- Regions (`max_regions`, off by default): the live points are cut where they fall apart into
+  pockets with an empty gap between them, so that each pocket keeps its points (`regions`).
+
 The likelihood and prior are those of `likelihood.log_likelihood` / `likelihood.log_prior` (the
 evidence is that of the normalised prior, as `sample.run_sample` reports it).
 """

@@ -5,8 +5,9 @@ result.json lists, per solution: `params` (dict, K), `param_errors`, `chi_dia_em
 squared weighted residuals that the fit minimises), `rms_rel_residual` per curve and overall,
 `dlogL` to the best, `levels_k` (K above the ground level, one per Kramers doublet) and
 `g_ground` (principal g-values of the ground doublet, `engines.derived`); the sampler's
-result.json has `derived`: the posterior of the first excited levels and those g-values; plus the noise level of each curve (given or estimated), the model spec
-and the measurement set's provenance. samples.csv: one column per free parameter (named as in
+result.json has `derived`: the posterior of the first excited levels and those g-values. Both
+also give the noise level of each curve (given or estimated), the model spec and the measurement
+set's provenance. samples.csv: one column per free parameter (named as in
 result.json), then chi_dia_emu_per_mol, f_m and the mean field if fitted.
 """
 
@@ -83,10 +84,12 @@ def samples_csv(problem: lk.Problem, samples: np.ndarray) -> str:
     return buf.getvalue()
 
 
-def sample_result_dict(posterior, folded, table, measurement_set=None, noise_plug_in: bool = False) -> dict:
+def sample_result_dict(posterior, folded, table, measurement_set=None, noise_plug_in: bool = False,
+                       derived_values=None) -> dict:
     """JSON-ready result of `sample.run_sample` (summaries of the folded draws).
 
     `noise_plug_in`: the curves' noise levels were estimated by a fit and conditioned on.
+    `derived_values`: `derived.quantities` of the draws where already computed.
     """
     p = posterior.problem
     out = {
@@ -98,7 +101,7 @@ def sample_result_dict(posterior, folded, table, measurement_set=None, noise_plu
         else "given per curve, else integrated out (null)",
         "n_samples": int(folded.shape[0]),
         "posterior": table,
-        "derived": derived.summary(p, posterior.samples),
+        "derived": derived.summarise(*(derived_values or derived.quantities(p, posterior.samples))),
         "route": route_of(posterior),
         "diagnostics": _sampler_diagnostics(posterior, folded),
         "wall_s": posterior.wall_s,
@@ -282,20 +285,23 @@ def write_fit(result, data, out_dir, measurement_set=None) -> list[Path]:
 
 
 def write_sample(posterior, folded, table, data, out_dir, measurement_set=None, n_bands: int = 200,
-                 noise_plug_in: bool = False) -> list[Path]:
+                 noise_plug_in: bool = False, derived_values=None) -> list[Path]:
     """result.json, samples.csv, corner.png, derived.png (levels and ground g-values) and one
-    band_<i>.png per curve, all-or-nothing."""
+    band_<i>.png per curve, all-or-nothing. `derived_values`: `derived.quantities` of the draws
+    where already computed."""
     import matplotlib
 
     matplotlib.use("Agg")
     p = posterior.problem
     sub = posterior.samples[np.linspace(0, len(posterior.samples) - 1, min(n_bands, len(posterior.samples))).astype(int)]
     preds = predictions(p, data, sub)
+    derived_values = derived_values or derived.quantities(p, posterior.samples)
     writers = {
-        "result.json": _json_writer(sample_result_dict(posterior, folded, table, measurement_set, noise_plug_in)),
+        "result.json": _json_writer(sample_result_dict(posterior, folded, table, measurement_set, noise_plug_in,
+                                                       derived_values)),
         "samples.csv": lambda path: Path(path).write_text(samples_csv(p, folded)),
         "corner.png": fig_writer(corner_figure(p.theta_names, folded)),
-        "derived.png": fig_writer(corner_figure(*derived.quantities(p, posterior.samples))),
+        "derived.png": fig_writer(corner_figure(*derived_values)),
     }
     for i in range(len(p.curves)):
         bands = np.quantile(preds[i], [0.05, 0.5, 0.95], axis=0)
