@@ -423,6 +423,12 @@ def sampled_target(problem: Problem, integrate: bool | None = None) -> SampledTa
     return SampledTarget(problem=problem, integrated=bool(integrate), keep=keep)
 
 
+@functools.partial(jax.jit, static_argnames=("problem", "batch_size"))
+def log_likelihood_batch(problem: Problem, theta, data, batch_size: int = 64):
+    """(m,) `log_likelihood` of each row of theta (m, n_theta), `batch_size` rows at a time."""
+    return jax.lax.map(lambda t: log_likelihood(problem, t, data), theta, batch_size=batch_size)
+
+
 def log_prior(problem: Problem, theta):
     """Log prior density (up to a constant): ligand-field box or (D, E) wedge, Gaussian nuisances."""
     lf = theta[: problem.n_free]

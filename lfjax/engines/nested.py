@@ -144,7 +144,7 @@ def run_nested(problem: lk.Problem, data, *, n_live: int = 200, n_inner: int | N
             loglik = None
         if target.integrated or loglik is None:
             samples = target.complete(jnp.asarray(samples), jdata, jax.random.fold_in(key, max_iterations + 3))
-            loglik = jax.jit(jax.vmap(lambda t: lk.log_likelihood(problem, t, jdata)))(samples)
+            loglik = lk.log_likelihood_batch(problem, jnp.asarray(samples), jdata)
             samples, loglik = np.asarray(samples), np.asarray(loglik)
         if domain is not None:  # back to the whole box: each draw one of its equivalent images
             samples = np.asarray(samples, float).copy()

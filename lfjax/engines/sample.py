@@ -138,11 +138,6 @@ def _smc_step(problem, key, state, mixture, scale, data, target_ess, n_mcmc, ref
     return new_state, ess, acc, acc_ind, info.log_likelihood_increment
 
 
-@functools.partial(jax.jit, static_argnames=("problem",))
-def _loglik_batch(problem, theta, data):
-    return jax.lax.map(lambda t: lk.log_likelihood(problem, t, data), theta, batch_size=BATCH)
-
-
 def run_sample(
     problem: lk.Problem,
     data,
@@ -204,7 +199,7 @@ def run_sample(
         idx = resampling.systematic(jax.random.fold_in(key, max_steps + 1), state.weights, particles.shape[0])
         samples = state.particles[idx]
         samples = np.asarray(target.complete(samples, jdata, jax.random.fold_in(key, max_steps + 2)))
-        ll = np.asarray(_loglik_batch(problem, jnp.asarray(samples), jdata))
+        ll = np.asarray(lk.log_likelihood_batch(problem, jnp.asarray(samples), jdata, BATCH))
     return Posterior(problem=problem, samples=samples, log_likelihood=ll, betas=np.asarray(betas),
                      ess=np.asarray(esses), acceptance=np.asarray(accs),
                      independence_acceptance=np.asarray(accs_ind), log_evidence=log_z,
