@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import types
 
 import blackjax
 import jax
@@ -188,9 +189,7 @@ def run_regions(log_prior, log_likelihood, draw_prior, key, *, n_live: int, n_in
         kernel = build_slice_kernel(interval=stepping_out, max_expansions=10, max_shrinkage=100)
         move = update_with_mcmc_take_last(slice_constrained_step(init_fn, kernel, covariance_proposal),
                                           n_inner, n_live)
-        holder = type("Holder", (), {})()
-        holder.particles = particles
-        new, _ = move(k, holder, contour, covariance_factor=chol)
+        new, _ = move(k, types.SimpleNamespace(particles=particles), contour, covariance_factor=chol)
         return new
 
     free_A = np.zeros((h, d))
