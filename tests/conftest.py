@@ -44,3 +44,12 @@ def tiny_cut_model(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("cut")
     train_and_evaluate(config, workdir)
     return load_model(workdir)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_compilation_caches():
+    """Drop JAX's compiled programs after each test module: the suite compiles thousands of them
+    (samplers build jitted closures per run), and the whole suite in one process otherwise ends
+    with XLA's CPU compiler crashing on an ordinary compile late in the run."""
+    yield
+    jax.clear_caches()
